@@ -1,0 +1,42 @@
+"""Application factory."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from flask import Flask
+
+from app.api import build_api_blueprint
+from app.api.errors import register_error_handlers
+from app.celery_app import celery_init_app
+from app.extensions import db, jwt, limiter, migrate
+from app.logging_setup import configure_logging, log_effective_config
+from config import Config
+
+MIGRATIONS_DIR = Path(__file__).resolve().parent.parent / "migrations"
+
+
+def create_app(config: Config | None = None) -> Flask:
+    """Build the Flask app, its extensions, blueprints, error handlers and Celery app."""
+    config = config or Config()
+    problems = config.problems()
+    if problems:
+        raise RuntimeError("Configuration refused: " + " ".join(problems))
+
+    configure_logging()
+    app = Flask(__name__)
+    app.config.from_object(config)
+    app.json.sort_keys = False
+
+    db.init_app(app)
+    migrate.init_app(app, db, directory=str(MIGRATIONS_DIR))
+    jwt.init_app(app)
+    limiter.init_app(app)
+
+    app.register_blueprint(build_api_blueprint())
+    register_error_handlers(app)
+    celery_init_app(app)
+    from app import tasks  # noqa: F401 - registers the tasks on the Celery app
+
+    log_effective_config(app)
+    return app

@@ -1,0 +1,17 @@
+"""The JSON API, mounted under /api/v1."""
+
+from __future__ import annotations
+
+from flask import Blueprint
+
+from app.api import auth, health, jobs
+
+API_PREFIX = "/api/v1"
+
+
+def build_api_blueprint() -> Blueprint:
+    """Collect the resource blueprints under one versioned prefix."""
+    api = Blueprint("api", __name__, url_prefix=API_PREFIX)
+    for module in (auth, jobs, health):
+        api.register_blueprint(module.bp)
+    return api

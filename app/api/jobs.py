@@ -1,0 +1,75 @@
+"""Upload PDFs, list jobs and poll one job."""
+
+from __future__ import annotations
+
+from flask import Blueprint, current_app, jsonify, request, url_for
+from flask_jwt_extended import jwt_required, verify_jwt_in_request
+
+from app.api.requests import current_user_id, int_arg
+from app.errors import ApiError
+from app.extensions import db, limiter
+from app.jobs.uploads import create_job, enqueue_job
+from app.jobs.views import job_detail, job_summary
+from app.models import Job
+
+bp = Blueprint("jobs", __name__)
+
+SENTENCE_PAGE_MAX = 5000
+
+
+def upload_rate_key() -> str:
+    """Rate-limit uploads per user, falling back to the address for anonymous calls."""
+    verify_jwt_in_request(optional=True)
+    try:
+        return f"user:{current_user_id()}"
+    except (TypeError, ValueError):
+        return f"ip:{request.remote_addr}"
+
+
+def owned_job(job_id: str) -> Job:
+    """Return the caller's job; someone else's job is as absent as a missing one."""
+    job = db.session.get(Job, job_id)
+    if job is None or job.owner_id != current_user_id():
+        raise ApiError("job_not_found", "No job with this id belongs to you.", 404)
+    return job
+
+
+@bp.post("/jobs")
+@bp.post("/process-pdf-async")
+@limiter.limit(lambda: current_app.config["UPLOAD_RATE_LIMIT"], key_func=upload_rate_key)
+@jwt_required()
+def upload():
+    upload_file = request.files.get("file")
+    if upload_file is None:
+        raise ApiError("missing_file", "Send the PDF as multipart/form-data in the field 'file'.", 400)
+    job = create_job(current_user_id(), upload_file.filename, upload_file.read())
+    enqueue_job(job)
+    location = url_for("api.jobs.get_job", job_id=job.id)
+    return jsonify(job_summary(job)), 202, {"Location": location}
+
+
+@bp.get("/jobs")
+@jwt_required()
+def list_jobs():
+    page = int_arg("page", 1, 1, 1_000_000)
+    per_page = int_arg("per_page", 20, 1, current_app.config["JOBS_PAGE_SIZE_MAX"])
+    query = (
+        db.select(Job)
+        .where(Job.owner_id == current_user_id())
+        .order_by(Job.created_at.desc(), Job.id.desc())
+    )
+    result = db.paginate(query, page=page, per_page=per_page, error_out=False)
+    return jsonify(
+        jobs=[job_summary(job) for job in result.items],
+        page=page,
+        per_page=per_page,
+        total=result.total,
+    )
+
+
+@bp.get("/jobs/<job_id>")
+@jwt_required()
+def get_job(job_id: str):
+    offset = int_arg("sentences_offset", 0, 0, 10_000_000)
+    limit = int_arg("sentences_limit", 1000, 1, SENTENCE_PAGE_MAX)
+    return jsonify(job_detail(owned_job(job_id), offset, limit))

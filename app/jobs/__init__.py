@@ -1,0 +1,1 @@
+"""Job domain: accept uploads, split them into chunks, record progress and results."""

@@ -1,0 +1,206 @@
+"""Run a job: split it into chunks, process each chunk, finalise the job exactly once.
+
+Each step is a short transaction through ``safe_commit``; no transaction stays open
+while a PDF is read.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import NamedTuple
+
+from flask import current_app
+from sqlalchemy.exc import IntegrityError
+
+from app.analysis import analyze_sentence, split_sentences
+from app.database import safe_commit
+from app.extensions import db
+from app.jobs.storage import load_document
+from app.models import Chunk, ChunkStatus, Job, JobStatus, Sentence
+from app.models.base import utcnow
+from app.pdf import PdfError, chunk_page_ranges, count_pages, extract_page_texts
+
+log = logging.getLogger(__name__)
+
+
+class ChunkOutput(NamedTuple):
+    sentences: list[dict]
+    summary: dict
+
+
+def start_job(job_id: str) -> list[int]:
+    """Split a queued job into chunk rows and return the indexes still to process.
+
+    A redelivered start finds the chunks already there and returns the unfinished ones.
+    """
+    job = db.session.get(Job, job_id)
+    if job is None or JobStatus(job.status).is_final:
+        return []
+    if job.status == JobStatus.PROCESSING:
+        return _unfinished_chunk_indexes(job_id)
+    data = load_document(job_id)
+    db.session.rollback()  # no transaction stays open while pdfium reads
+    try:
+        page_count = count_pages(data, current_app.config["MAX_PAGES"])
+    except PdfError as error:
+        fail_job(job_id, error.code, str(error))
+        return []
+    ranges = chunk_page_ranges(page_count, current_app.config["CHUNK_PAGES"])
+
+    def split() -> list[int]:
+        job = db.session.get(Job, job_id)
+        if job is None or job.status not in (JobStatus.PENDING, JobStatus.QUEUED):
+            return []
+        job.page_count = page_count
+        job.total_chunks = len(ranges)
+        job.status = JobStatus.PROCESSING
+        job.started_at = utcnow()
+        job.current_step = f"Split {page_count} pages into {len(ranges)} chunks"
+        db.session.add_all(
+            Chunk(job_id=job_id, index=index, first_page=first, last_page=last)
+            for index, (first, last) in enumerate(ranges)
+        )
+        return list(range(len(ranges)))
+
+    return safe_commit(split)
+
+
+def _unfinished_chunk_indexes(job_id: str) -> list[int]:
+    return list(
+        db.session.scalars(
+            db.select(Chunk.index)
+            .where(Chunk.job_id == job_id, Chunk.status != ChunkStatus.COMPLETED)
+            .order_by(Chunk.index)
+        )
+    )
+
+
+def begin_chunk(job_id: str, index: int) -> tuple[int, int] | None:
+    """Mark a chunk running and count the attempt; None when there is nothing to do."""
+
+    def apply() -> tuple[int, int] | None:
+        job = db.session.get(Job, job_id)
+        chunk = _get_chunk(job_id, index)
+        if job is None or job.status != JobStatus.PROCESSING or chunk is None:
+            return None
+        if chunk.status == ChunkStatus.COMPLETED:
+            return None
+        chunk.status = ChunkStatus.RUNNING
+        chunk.attempts += 1
+        chunk.started_at = utcnow()
+        return chunk.first_page, chunk.last_page
+
+    return safe_commit(apply)
+
+
+def analyze_chunk(job_id: str, index: int, first_page: int, last_page: int) -> ChunkOutput:
+    """Extract, split and analyse the chunk's pages; touches no database rows."""
+    data = load_document(job_id)
+    db.session.rollback()
+    sentences: list[dict] = []
+    empty_pages = []
+    chars = 0
+    for page, text in extract_page_texts(data, first_page, last_page):
+        chars += len(text)
+        spans = split_sentences(text)
+        if not spans:
+            empty_pages.append(page)
+        for span in spans:
+            sentences.append(
+                {
+                    "job_id": job_id,
+                    "chunk_index": index,
+                    "position": len(sentences),
+                    "page": page,
+                    "start": span.start,
+                    "end": span.end,
+                    "text": span.text,
+                    "analysis": analyze_sentence(span.text),
+                }
+            )
+    summary = {
+        "sentence_count": len(sentences),
+        "char_count": chars,
+        "empty_pages": empty_pages,
+    }
+    return ChunkOutput(sentences, summary)
+
+
+def complete_chunk(job_id: str, index: int, output: ChunkOutput) -> bool:
+    """Replace the chunk's sentences, count it done and finalise the job after the last one.
+
+    Returns False when another run of the same chunk got there first or the job
+    stopped meanwhile; the chunk's results are then left as they were.
+    """
+
+    def apply() -> bool:
+        done = db.session.execute(
+            db.update(Chunk)
+            .where(Chunk.job_id == job_id, Chunk.index == index, Chunk.status != ChunkStatus.COMPLETED)
+            .values(status=ChunkStatus.COMPLETED, result=output.summary, finished_at=utcnow())
+        )
+        if done.rowcount == 0:
+            db.session.rollback()
+            return False
+        db.session.execute(
+            db.delete(Sentence).where(Sentence.job_id == job_id, Sentence.chunk_index == index)
+        )
+        if output.sentences:
+            db.session.execute(db.insert(Sentence), output.sentences)
+        return _count_chunk_done(job_id)
+
+    try:
+        return safe_commit(apply)
+    except IntegrityError:
+        # A concurrent run of the same chunk committed its sentences first.
+        db.session.rollback()
+        return False
+
+
+def _count_chunk_done(job_id: str) -> bool:
+    """Advance the job's counter; the row lock it takes serialises finalisation."""
+    counted = db.session.execute(
+        db.update(Job)
+        .where(Job.id == job_id, Job.status == JobStatus.PROCESSING)
+        .values(completed_chunks=Job.completed_chunks + 1)
+        .returning(Job.completed_chunks, Job.total_chunks)
+    ).one_or_none()
+    if counted is None:
+        db.session.rollback()
+        return False
+    completed, total = counted
+    values: dict = {
+        "progress_percent": completed * 100 // total,
+        "current_step": f"Processed chunk {completed}/{total}",
+    }
+    if completed == total:
+        values |= {"status": JobStatus.COMPLETED, "current_step": "Completed", "finished_at": utcnow()}
+    db.session.execute(db.update(Job).where(Job.id == job_id).values(**values))
+    return True
+
+
+def fail_job(job_id: str, code: str, message: str, chunk_index: int | None = None) -> bool:
+    """Record a job's failure (and its chunk's) unless the job has already ended."""
+
+    def apply() -> bool:
+        job = db.session.get(Job, job_id)
+        if job is None or JobStatus(job.status).is_final:
+            return False
+        if chunk_index is not None and (chunk := _get_chunk(job_id, chunk_index)) is not None:
+            chunk.status = ChunkStatus.FAILED
+            chunk.error_code = code
+            chunk.finished_at = utcnow()
+        job.fail(code, message)
+        return True
+
+    db.session.rollback()
+    failed = safe_commit(apply)
+    if failed:
+        log.warning("Job %s failed (%s): %s", job_id, code, message)
+    return failed
+
+
+def _get_chunk(job_id: str, index: int) -> Chunk | None:
+    return db.session.execute(
+        db.select(Chunk).where(Chunk.job_id == job_id, Chunk.index == index)
+    ).scalar_one_or_none()

@@ -1,0 +1,68 @@
+"""Celery tasks: thin wrappers that take ids, call the job domain and record failures."""
+
+from __future__ import annotations
+
+import logging
+
+from celery import Task, shared_task
+from celery.exceptions import MaxRetriesExceededError, SoftTimeLimitExceeded
+from kombu.exceptions import OperationalError as BrokerError
+from sqlalchemy.exc import SQLAlchemyError
+
+from app.database import is_transient
+from app.extensions import db
+from app.jobs.processing import analyze_chunk, begin_chunk, complete_chunk, fail_job, start_job
+from app.pdf import PdfError
+
+log = logging.getLogger(__name__)
+
+
+def retry_or_fail(task: Task, job_id: str, error: Exception, chunk_index: int | None = None) -> None:
+    """Retry a transient failure with exponential backoff; fail the job once retries run out."""
+    db.session.rollback()
+    transient = isinstance(error, BrokerError) or (
+        isinstance(error, SQLAlchemyError) and is_transient(error)
+    )
+    if transient:
+        try:
+            raise task.retry(exc=error, countdown=2**task.request.retries)
+        except MaxRetriesExceededError:
+            pass
+    code = "service_unavailable" if transient else "internal_error"
+    log.exception("Job %s: unexpected error", job_id, exc_info=error)
+    fail_job(job_id, code, "Processing failed on our side; retry the upload later.", chunk_index)
+
+
+@shared_task(bind=True, name="docjobs.process_job", max_retries=3)
+def process_job(self: Task, job_id: str) -> None:
+    """Split a job into chunks and fan them out, one task per chunk."""
+    try:
+        indexes = start_job(job_id)
+        for index in indexes:
+            process_chunk.apply_async(args=(job_id, index))
+    except SoftTimeLimitExceeded:
+        db.session.rollback()
+        fail_job(job_id, "timeout", "Splitting the PDF took longer than the time limit.")
+    except Exception as error:  # noqa: BLE001 - recorded on the job, never swallowed
+        retry_or_fail(self, job_id, error)
+
+
+@shared_task(bind=True, name="docjobs.process_chunk", max_retries=3)
+def process_chunk(self: Task, job_id: str, index: int) -> None:
+    """Process one chunk of pages and record its results."""
+    try:
+        pages = begin_chunk(job_id, index)
+        if pages is None:
+            return
+        output = analyze_chunk(job_id, index, *pages)
+        complete_chunk(job_id, index, output)
+    except SoftTimeLimitExceeded:
+        db.session.rollback()
+        limit = self.app.conf.task_soft_time_limit
+        message = f"Chunk {index + 1} took longer than the {limit} s time limit."
+        fail_job(job_id, "timeout", message, index)
+    except PdfError as error:
+        db.session.rollback()
+        fail_job(job_id, error.code, str(error), index)
+    except Exception as error:  # noqa: BLE001 - recorded on the job, never swallowed
+        retry_or_fail(self, job_id, error, index)

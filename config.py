@@ -1,0 +1,198 @@
+"""Configuration, read from the environment with development defaults.
+
+With nothing set, the platform runs on a SQLite file and an embedded filesystem
+Celery broker under ``instance/``, so it starts with Python alone. Production
+(``APP_ENV=production`` or ``FLASK_ENV=production``) refuses default secrets.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
+
+BASE_DIR = Path(__file__).resolve().parent
+INSTANCE_DIR = Path(os.environ.get("INSTANCE_DIR", BASE_DIR / "instance"))
+
+DEV_SECRET = "dev-secret-change-me"  # noqa: S105 - the default production refuses
+TLS_REQUIRED_HOST_SUFFIXES = (".supabase.co", ".pooler.supabase.com")
+
+
+def env_str(name: str, default: str | None = None) -> str | None:
+    """Return the variable, or the default when it is unset or blank."""
+    value = os.environ.get(name, "").strip()
+    return value or default
+
+
+def env_int(name: str, default: int) -> int:
+    """Return the variable as an int; a malformed value is a start-up error."""
+    raw = env_str(name)
+    if raw is None:
+        return default
+    try:
+        return int(raw)
+    except ValueError:
+        raise ValueError(f"{name} must be a whole number, got {raw!r}.") from None
+
+
+def env_float(name: str, default: float) -> float:
+    """Return the variable as a float; a malformed value is a start-up error."""
+    raw = env_str(name)
+    if raw is None:
+        return default
+    try:
+        return float(raw)
+    except ValueError:
+        raise ValueError(f"{name} must be a number, got {raw!r}.") from None
+
+
+def env_bool(name: str, default: bool) -> bool:
+    """Return the variable as a bool (1/true/yes/on are true)."""
+    raw = env_str(name)
+    if raw is None:
+        return default
+    return raw.lower() in {"1", "true", "yes", "on"}
+
+
+def normalize_database_url(url: str) -> str:
+    """Use the psycopg2 driver for ``postgres(ql)://`` URLs and require TLS where the host needs it."""
+    for scheme in ("postgres://", "postgresql://"):
+        if url.startswith(scheme):
+            url = "postgresql+psycopg2://" + url[len(scheme) :]
+    parts = urlsplit(url)
+    host = parts.hostname or ""
+    if url.startswith("postgresql") and host.endswith(TLS_REQUIRED_HOST_SUFFIXES):
+        query = dict(parse_qsl(parts.query))
+        query.setdefault("sslmode", "require")
+        url = urlunsplit(parts._replace(query=urlencode(query)))
+    return url
+
+
+def normalize_redis_url(url: str) -> str:
+    """Give ``rediss://`` URLs the certificate policy that Celery insists on."""
+    parts = urlsplit(url)
+    if parts.scheme == "rediss":
+        query = dict(parse_qsl(parts.query))
+        query.setdefault("ssl_cert_reqs", "required")
+        url = urlunsplit(parts._replace(query=urlencode(query)))
+    return url
+
+
+def is_production() -> bool:
+    """Tell whether the process runs as production."""
+    return "production" in {env_str("APP_ENV"), env_str("FLASK_ENV")}
+
+
+def celery_settings(redis_url: str | None, soft_limit: int, hard_limit: int) -> dict:
+    """Build the Celery settings for the Redis broker, or the embedded local one."""
+    settings: dict = {
+        # Progress lives in the database; results on the backend would only expire.
+        "task_ignore_result": True,
+        # A chunk is acknowledged after it ran, so a crashed worker's chunk is redelivered.
+        "task_acks_late": True,
+        "task_reject_on_worker_lost": True,
+        # Chunks are long: one at a time per process so others can take the rest.
+        "worker_prefetch_multiplier": 1,
+        "task_soft_time_limit": soft_limit,
+        "task_time_limit": hard_limit,
+        "broker_connection_retry_on_startup": True,
+        # An upload must not hang while the broker is down: fail the publish fast.
+        "task_publish_retry_policy": {"max_retries": 2, "interval_start": 0, "interval_step": 0.5},
+        "worker_hijack_root_logger": False,
+    }
+    if redis_url:
+        # Redis redelivers an unacknowledged task after visibility_timeout: it must
+        # exceed the hard limit, or a long chunk would run twice at once.
+        transport = {"visibility_timeout": hard_limit + 600, "socket_timeout": 10}
+        settings |= {
+            "broker_url": redis_url,
+            "broker_transport_options": transport,
+        }
+    else:
+        queue_dir = INSTANCE_DIR / "broker"
+        for sub in ("queue", "processed"):
+            (queue_dir / sub).mkdir(parents=True, exist_ok=True)
+        settings |= {
+            "broker_url": "filesystem://",
+            "broker_transport_options": {
+                "data_folder_in": str(queue_dir / "queue"),
+                "data_folder_out": str(queue_dir / "queue"),
+                "processed_folder": str(queue_dir / "processed"),
+                "store_processed": False,
+            },
+        }
+    return settings
+
+
+class Config:
+    """Settings for a running platform, read once from the environment."""
+
+    def __init__(self) -> None:
+        self.PRODUCTION = is_production()
+        self.SECRET_KEY = env_str("SECRET_KEY", DEV_SECRET)
+        self.JWT_SECRET_KEY = env_str("JWT_SECRET_KEY", DEV_SECRET)
+        self.JWT_ACCESS_TOKEN_EXPIRES = env_int("JWT_ACCESS_TOKEN_SECONDS", 3600)
+        self.JWT_REFRESH_TOKEN_EXPIRES = env_int("JWT_REFRESH_TOKEN_SECONDS", 30 * 24 * 3600)
+
+        INSTANCE_DIR.mkdir(parents=True, exist_ok=True)
+        default_db = f"sqlite:///{INSTANCE_DIR / 'docjobs.sqlite3'}"
+        self.SQLALCHEMY_DATABASE_URI = normalize_database_url(env_str("DATABASE_URL", default_db))
+        self.SQLALCHEMY_ENGINE_OPTIONS = self._engine_options()
+
+        redis_url = env_str("REDIS_URL")
+        self.REDIS_URL = normalize_redis_url(redis_url) if redis_url else None
+
+        self.MAX_UPLOAD_BYTES = env_int("MAX_UPLOAD_MB", 50) * 1024 * 1024
+        # Werkzeug answers 413 itself past this; a little slack for multipart framing.
+        self.MAX_CONTENT_LENGTH = self.MAX_UPLOAD_BYTES + 64 * 1024
+        self.MAX_PAGES = env_int("MAX_PAGES", 10_000)
+        self.CHUNK_PAGES = env_int("CHUNK_PAGES", 10)
+        self.CHUNK_SOFT_TIME_LIMIT = env_int("CHUNK_SOFT_TIME_LIMIT", 25 * 60)
+        self.CHUNK_HARD_TIME_LIMIT = env_int("CHUNK_HARD_TIME_LIMIT", 30 * 60)
+        self.TASK_MAX_RETRIES = env_int("TASK_MAX_RETRIES", 3)
+        self.CELERY_QUEUE = env_str("CELERY_QUEUE", "docjobs")
+
+        self.UPLOAD_RATE_LIMIT = env_str("UPLOAD_RATE_LIMIT", "10/hour")
+        self.RATELIMIT_STORAGE_URI = env_str("RATELIMIT_STORAGE_URI", self.REDIS_URL or "memory://")
+        self.RATELIMIT_KEY_PREFIX = env_str("RATELIMIT_KEY_PREFIX", "docjobs")
+        self.RATELIMIT_HEADERS_ENABLED = False  # Retry-After is set on 429s only
+        self.HEALTH_TIMEOUT_SECONDS = env_float("HEALTH_TIMEOUT_SECONDS", 5.0)
+        self.JOBS_PAGE_SIZE_MAX = 100
+
+        self.CELERY = celery_settings(
+            self.REDIS_URL, self.CHUNK_SOFT_TIME_LIMIT, self.CHUNK_HARD_TIME_LIMIT
+        ) | {"task_default_queue": self.CELERY_QUEUE}
+
+    def _engine_options(self) -> dict:
+        if not self.SQLALCHEMY_DATABASE_URI.startswith("postgresql"):
+            return {}
+        return {
+            "pool_size": env_int("DB_POOL_SIZE", 10),
+            "max_overflow": env_int("DB_MAX_OVERFLOW", 5),
+            "pool_recycle": env_int("DB_POOL_RECYCLE", 3600),
+            "pool_pre_ping": env_bool("DB_POOL_PRE_PING", True),
+            "connect_args": {"connect_timeout": env_int("DB_CONNECT_TIMEOUT", 5)},
+        }
+
+    def problems(self) -> list[str]:
+        """List what stops this configuration from starting, each with its fix."""
+        found = []
+        if self.PRODUCTION:
+            for name in ("SECRET_KEY", "JWT_SECRET_KEY"):
+                if getattr(self, name) == DEV_SECRET:
+                    found.append(f"Set {name} to a long random value; production refuses the default.")
+        if self.CHUNK_PAGES < 1:
+            found.append("CHUNK_PAGES must be at least 1.")
+        if self.CHUNK_SOFT_TIME_LIMIT >= self.CHUNK_HARD_TIME_LIMIT:
+            found.append("CHUNK_SOFT_TIME_LIMIT must be below CHUNK_HARD_TIME_LIMIT.")
+        return found
+
+
+class TestConfig(Config):
+    """Settings for the test suite; the suite points DATABASE_URL and REDIS_URL at real servers."""
+
+    TESTING = True
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.UPLOAD_RATE_LIMIT = env_str("UPLOAD_RATE_LIMIT", "1000/hour")
