@@ -110,7 +110,7 @@ def celery_settings(redis_url: str | None, soft_limit: int, hard_limit: int) -> 
         }
     else:
         queue_dir = INSTANCE_DIR / "broker"
-        for sub in ("queue", "processed"):
+        for sub in ("queue", "processed", "control"):
             (queue_dir / sub).mkdir(parents=True, exist_ok=True)
         settings |= {
             "broker_url": "filesystem://",
@@ -118,6 +118,7 @@ def celery_settings(redis_url: str | None, soft_limit: int, hard_limit: int) -> 
                 "data_folder_in": str(queue_dir / "queue"),
                 "data_folder_out": str(queue_dir / "queue"),
                 "processed_folder": str(queue_dir / "processed"),
+                "control_folder": str(queue_dir / "control"),
                 "store_processed": False,
             },
         }
