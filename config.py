@@ -14,7 +14,8 @@ from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 BASE_DIR = Path(__file__).resolve().parent
 INSTANCE_DIR = Path(os.environ.get("INSTANCE_DIR", BASE_DIR / "instance"))
 
-DEV_SECRET = "dev-secret-change-me"  # noqa: S105 - the default production refuses
+DEV_SECRET = "dev-only-secret-not-for-production-use"  # noqa: S105 - production refuses it
+MIN_SECRET_LENGTH = 32  # HMAC-SHA256 keys shorter than the hash are weak
 TLS_REQUIRED_HOST_SUFFIXES = (".supabase.co", ".pooler.supabase.com")
 
 
@@ -180,8 +181,12 @@ class Config:
         found = []
         if self.PRODUCTION:
             for name in ("SECRET_KEY", "JWT_SECRET_KEY"):
-                if getattr(self, name) == DEV_SECRET:
-                    found.append(f"Set {name} to a long random value; production refuses the default.")
+                value = getattr(self, name)
+                if value == DEV_SECRET or len(value) < MIN_SECRET_LENGTH:
+                    found.append(
+                        f"Set {name} to a random value of at least {MIN_SECRET_LENGTH} characters;"
+                        " production refuses the default."
+                    )
         if self.CHUNK_PAGES < 1:
             found.append("CHUNK_PAGES must be at least 1.")
         if self.CHUNK_SOFT_TIME_LIMIT >= self.CHUNK_HARD_TIME_LIMIT:

@@ -42,7 +42,9 @@ def upload():
     upload_file = request.files.get("file")
     if upload_file is None:
         raise ApiError("missing_file", "Send the PDF as multipart/form-data in the field 'file'.", 400)
-    job = create_job(current_user_id(), upload_file.filename, upload_file.read())
+    with upload_file.stream:
+        data = upload_file.read()
+    job = create_job(current_user_id(), upload_file.filename, data)
     enqueue_job(job)
     location = url_for("api.jobs.get_job", job_id=job.id)
     return jsonify(job_summary(job)), 202, {"Location": location}

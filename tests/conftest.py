@@ -1,0 +1,96 @@
+"""Fixtures: a throw-away PostgreSQL database, a Redis namespace and a real Celery worker.
+
+The suite talks to real servers (TEST_DATABASE_URL, TEST_REDIS_URL); each run gets its
+own database and queue, so runs never see each other's rows or tasks.
+"""
+
+from __future__ import annotations
+
+import os
+import secrets
+import tempfile
+from collections.abc import Iterator
+from pathlib import Path
+
+import psycopg2
+import pytest
+import redis
+from flask import Flask
+from flask.testing import FlaskClient
+from flask_migrate import upgrade
+
+from tests.support import ADMIN_DATABASE_URL, TEST_REDIS_URL, Worker, database_url
+
+RUN_ID = secrets.token_hex(4)
+TEST_DATABASE = f"docjobs_test_{RUN_ID}"
+
+# The app under test and every worker subprocess read these.
+os.environ.update(
+    {
+        "DATABASE_URL": database_url(TEST_DATABASE),
+        "REDIS_URL": TEST_REDIS_URL,
+        "CELERY_QUEUE": f"docjobs-test-{RUN_ID}",
+        "RATELIMIT_KEY_PREFIX": f"docjobs-test-{RUN_ID}",
+        "UPLOAD_RATE_LIMIT": "10000/hour",
+        "CHUNK_PAGES": "3",
+        "INSTANCE_DIR": tempfile.mkdtemp(prefix="docjobs-test-"),
+    }
+)
+os.environ.pop("APP_ENV", None)
+os.environ.pop("FLASK_ENV", None)
+
+
+def _admin_execute(statement: str) -> None:
+    connection = psycopg2.connect(ADMIN_DATABASE_URL, connect_timeout=5)
+    connection.autocommit = True
+    try:
+        with connection.cursor() as cursor:
+            cursor.execute(statement)
+    finally:
+        connection.close()
+
+
+@pytest.fixture(scope="session")
+def app() -> Iterator[Flask]:
+    """The app on a fresh, migrated PostgreSQL database."""
+    from app import create_app
+    from config import TestConfig
+
+    _admin_execute(f'CREATE DATABASE "{TEST_DATABASE}"')
+    flask_app = create_app(TestConfig())
+    with flask_app.app_context():
+        upgrade()
+    redis.Redis.from_url(TEST_REDIS_URL).ping()
+    yield flask_app
+    with flask_app.app_context():
+        from app.extensions import db
+
+        db.engine.dispose()
+    _admin_execute(f'DROP DATABASE IF EXISTS "{TEST_DATABASE}" WITH (FORCE)')
+
+
+@pytest.fixture
+def client(app: Flask) -> FlaskClient:
+    return app.test_client()
+
+
+@pytest.fixture
+def app_context(app: Flask) -> Iterator[None]:
+    with app.app_context():
+        yield
+
+
+@pytest.fixture(scope="session")
+def worker(app: Flask) -> Iterator[Worker]:
+    """A real Celery worker subprocess (prefork, two processes) on the test queue."""
+    with Worker.started() as running:
+        yield running
+
+
+@pytest.fixture(scope="session")
+def shared_pdfs() -> Path:
+    """The third-party PDF corpus in ../shared/pdfs; the suite fails without it."""
+    folder = Path(os.environ.get("SHARED_PDFS", Path(__file__).resolve().parents[2] / "shared" / "pdfs"))
+    if not (folder / "MANIFEST.tsv").is_file():
+        pytest.fail(f"The shared PDF corpus is missing: expected {folder}/MANIFEST.tsv (set SHARED_PDFS).")
+    return folder

@@ -1,0 +1,113 @@
+"""Helpers the tests share: server URLs, a worker subprocess, API shortcuts."""
+
+from __future__ import annotations
+
+import io
+import os
+import secrets
+import signal
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+from flask.testing import FlaskClient
+from werkzeug.datastructures import FileStorage, MultiDict
+from werkzeug.test import encode_multipart
+
+REPO_ROOT = Path(__file__).resolve().parents[1]
+ADMIN_DATABASE_URL = os.environ.get("TEST_DATABASE_URL", "postgresql://postgres@127.0.0.1:5432/test")
+TEST_REDIS_URL = os.environ.get("TEST_REDIS_URL", "redis://127.0.0.1:6379/15")
+PASSWORD = "correct-horse-battery"
+
+
+def database_url(name: str) -> str:
+    """The admin URL with its database name replaced."""
+    return ADMIN_DATABASE_URL.rsplit("/", 1)[0] + "/" + name
+
+
+class Worker:
+    """A Celery worker running as a subprocess, exactly as deployments start it."""
+
+    def __init__(self, process: subprocess.Popen, log_path: Path) -> None:
+        self.process = process
+        self.log_path = log_path
+
+    @classmethod
+    @contextmanager
+    def started(cls, concurrency: int = 2, env: dict[str, str] | None = None) -> Iterator[Worker]:
+        log_path = Path(os.environ["INSTANCE_DIR"]) / f"worker-{secrets.token_hex(3)}.log"
+        command = [
+            sys.executable, "-m", "celery", "-A", "celery_worker.celery", "worker",
+            "--loglevel", "INFO", "--concurrency", str(concurrency), "--pool", "prefork",
+            "--without-gossip", "--without-mingle",
+        ]  # fmt: skip
+        with log_path.open("w") as log_file:
+            process = subprocess.Popen(
+                command, cwd=REPO_ROOT, env=os.environ | (env or {}), stdout=log_file, stderr=subprocess.STDOUT
+            )
+        worker = cls(process, log_path)
+        try:
+            worker.wait_until_ready()
+            yield worker
+        finally:
+            worker.stop()
+
+    def log(self) -> str:
+        return self.log_path.read_text(errors="replace")
+
+    def wait_until_ready(self, timeout: float = 60) -> None:
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if self.process.poll() is not None:
+                raise RuntimeError(f"The worker exited with {self.process.returncode}:\n{self.log()}")
+            if " ready." in self.log():
+                return
+            time.sleep(0.1)
+        raise TimeoutError(f"The worker was not ready after {timeout} s:\n{self.log()}")
+
+    def stop(self, timeout: float = 20) -> None:
+        if self.process.poll() is None:
+            self.process.send_signal(signal.SIGTERM)
+            try:
+                self.process.wait(timeout)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
+                self.process.wait(5)
+
+
+def auth_headers(client: FlaskClient, email: str | None = None) -> dict[str, str]:
+    """Register a new user and return the Authorization header of a fresh access token."""
+    email = email or f"user-{secrets.token_hex(4)}@example.com"
+    registered = client.post("/api/v1/auth/register", json={"email": email, "password": PASSWORD})
+    assert registered.status_code == 201, registered.json
+    login = client.post("/api/v1/auth/login", json={"email": email, "password": PASSWORD})
+    assert login.status_code == 200, login.json
+    return {"Authorization": f"Bearer {login.json['access_token']}"}
+
+
+def upload(client: FlaskClient, headers: dict[str, str], data: bytes, filename: str = "doc.pdf"):
+    """POST a file to /jobs as multipart form data and return the response."""
+    # Encoded here: for large bodies the test client spools to a file it never closes.
+    boundary, body = encode_multipart(MultiDict({"file": FileStorage(io.BytesIO(data), filename)}))
+    return client.post(
+        "/api/v1/jobs",
+        headers=headers,
+        data=body,
+        content_type=f"multipart/form-data; boundary={boundary}",
+    )
+
+
+def wait_for_job(client: FlaskClient, headers: dict[str, str], job_id: str, timeout: float = 60) -> dict:
+    """Poll a job until it ends; fail with its last state if it does not in time."""
+    deadline = time.monotonic() + timeout
+    while True:
+        response = client.get(f"/api/v1/jobs/{job_id}", headers=headers)
+        assert response.status_code == 200, response.json
+        if response.json["status"] in {"completed", "failed", "cancelled"}:
+            return response.json
+        if time.monotonic() > deadline:
+            raise AssertionError(f"Job {job_id} did not end within {timeout} s: {response.json}")
+        time.sleep(0.05)
