@@ -197,6 +197,7 @@ class Config:
 class TestConfig(Config):
     """Settings for the test suite; the suite points DATABASE_URL and REDIS_URL at real servers."""
 
+    __test__ = False  # not a pytest test class
     TESTING = True
 
     def __init__(self) -> None:

@@ -11,6 +11,7 @@ from sqlalchemy.exc import SQLAlchemyError
 
 from app.database import is_transient
 from app.extensions import db
+from app.jobs.uploads import PROCESS_JOB_TASK
 from app.jobs.processing import analyze_chunk, begin_chunk, complete_chunk, fail_job, start_job
 from app.pdf import PdfError
 
@@ -33,7 +34,7 @@ def retry_or_fail(task: Task, job_id: str, error: Exception, chunk_index: int | 
     fail_job(job_id, code, "Processing failed on our side; retry the upload later.", chunk_index)
 
 
-@shared_task(bind=True, name="docjobs.process_job", max_retries=3)
+@shared_task(bind=True, name=PROCESS_JOB_TASK, max_retries=3)
 def process_job(self: Task, job_id: str) -> None:
     """Split a job into chunks and fan them out, one task per chunk."""
     try:

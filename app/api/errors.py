@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import math
 import time
 
 from flask import Flask, Response, jsonify
@@ -56,7 +57,7 @@ def handle_rate_limited(error: RateLimitExceeded) -> Response:
     response = handle_http_exception(error)
     response.headers["Retry-After"] = "60"
     if limiter.current_limit is not None:
-        seconds = int(limiter.current_limit.reset_at - time.time()) + 1
+        seconds = math.ceil(limiter.current_limit.reset_at - time.time())
         response.headers["Retry-After"] = str(max(seconds, 1))
     return response
 

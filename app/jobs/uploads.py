@@ -19,6 +19,7 @@ from app.pdf import looks_like_pdf
 log = logging.getLogger(__name__)
 
 DEFAULT_FILENAME = "document.pdf"
+PROCESS_JOB_TASK = "docjobs.process_job"
 
 
 def sanitize_filename(name: str | None) -> str:
@@ -59,15 +60,13 @@ def create_job(owner_id: int, filename: str | None, data: bytes) -> Job:
 
 def enqueue_job(job: Job) -> None:
     """Hand a committed job to the workers; if the broker is down it stays pending."""
-    from app.tasks import process_job
-
     task_id = str(uuid.uuid4())
     job.status = JobStatus.QUEUED
     job.celery_task_id = task_id
     job.current_step = "Queued"
     db.session.commit()
     try:
-        process_job.apply_async(args=(job.id,), task_id=task_id)
+        current_app.extensions["celery"].send_task(PROCESS_JOB_TASK, args=(job.id,), task_id=task_id)
     except (BrokerError, OSError) as exc:
         log.warning("Could not enqueue job %s, it stays pending: %s", job.id, exc)
         db.session.execute(
