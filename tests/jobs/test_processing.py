@@ -1,0 +1,66 @@
+"""Chunk processing is idempotent and the job is finalised exactly once."""
+
+from __future__ import annotations
+
+import secrets
+
+import pytest
+
+from app.extensions import db
+from app.jobs.processing import analyze_chunk, begin_chunk, complete_chunk, start_job
+from app.jobs.uploads import create_job
+from app.models import Job, Sentence, User
+
+
+@pytest.fixture
+def job_id(app_context, shared_pdfs) -> str:
+    user = User(email=f"proc-{secrets.token_hex(4)}@example.com", password_hash="x")
+    db.session.add(user)
+    db.session.commit()
+    data = (shared_pdfs / "pdfjs__tracemonkey.pdf").read_bytes()
+    return create_job(user.id, "tracemonkey.pdf", data).id
+
+
+def sentence_count(job_id: str) -> int:
+    return db.session.scalar(db.select(db.func.count()).where(Sentence.job_id == job_id))
+
+
+def run_chunk(job_id: str, index: int) -> bool:
+    pages = begin_chunk(job_id, index)
+    assert pages is not None
+    return complete_chunk(job_id, index, analyze_chunk(job_id, index, *pages))
+
+
+def test_a_redelivered_chunk_leaves_one_set_of_sentences(job_id):
+    indexes = start_job(job_id)
+    assert indexes == [0, 1, 2, 3, 4]
+    assert start_job(job_id) == indexes  # a redelivered start resumes, it does not split again
+
+    pages = begin_chunk(job_id, 0)
+    output = analyze_chunk(job_id, 0, *pages)
+    # The first run dies before recording; the redelivered run records the chunk.
+    assert run_chunk(job_id, 0)
+    assert not complete_chunk(job_id, 0, output)  # the late first run changes nothing
+    assert begin_chunk(job_id, 0) is None
+
+    after_first = sentence_count(job_id)
+    assert after_first == len(output.sentences) > 0
+    job = db.session.get(Job, job_id)
+    assert job.completed_chunks == 1
+    assert job.progress_percent == 20
+    assert job.current_step == "Processed chunk 1/5"
+
+
+def test_the_job_is_finalised_once_after_its_last_chunk(job_id):
+    indexes = start_job(job_id)
+    for index in reversed(indexes):
+        assert run_chunk(job_id, index)
+
+    job = db.session.get(Job, job_id)
+    db.session.refresh(job)
+    assert job.status == "completed"
+    assert job.completed_chunks == job.total_chunks == 5
+    assert job.progress_percent == 100
+    assert job.finished_at is not None
+    assert start_job(job_id) == []
+    assert begin_chunk(job_id, 4) is None
