@@ -43,6 +43,8 @@ def safe_commit(apply: Callable[[], T], *, delays: tuple[float, ...] = RETRY_DEL
             if delay is None or not is_transient(error):
                 log.error("Database commit failed after %d attempt(s): %s", attempt, error)
                 raise
-            log.warning("Transient database error (attempt %d), retrying in %.0f s: %s", attempt, delay, error)
+            log.warning(
+                "Transient database error (attempt %d), retrying in %.0f s: %s", attempt, delay, error
+            )
             time.sleep(delay)
     raise AssertionError("the loop returns or raises")

@@ -11,8 +11,8 @@ from sqlalchemy.exc import SQLAlchemyError
 
 from app.database import is_transient
 from app.extensions import db
-from app.jobs.uploads import PROCESS_JOB_TASK
 from app.jobs.processing import analyze_chunk, begin_chunk, complete_chunk, fail_job, start_job
+from app.jobs.uploads import PROCESS_JOB_TASK
 from app.pdf import PdfError
 
 log = logging.getLogger(__name__)
@@ -21,9 +21,7 @@ log = logging.getLogger(__name__)
 def retry_or_fail(task: Task, job_id: str, error: Exception, chunk_index: int | None = None) -> None:
     """Retry a transient failure with exponential backoff; fail the job once retries run out."""
     db.session.rollback()
-    transient = isinstance(error, BrokerError) or (
-        isinstance(error, SQLAlchemyError) and is_transient(error)
-    )
+    transient = isinstance(error, BrokerError) or (isinstance(error, SQLAlchemyError) and is_transient(error))
     if transient:
         try:
             raise task.retry(exc=error, countdown=2**task.request.retries)

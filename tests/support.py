@@ -46,7 +46,11 @@ class Worker:
         ]  # fmt: skip
         with log_path.open("w") as log_file:
             process = subprocess.Popen(
-                command, cwd=REPO_ROOT, env=os.environ | (env or {}), stdout=log_file, stderr=subprocess.STDOUT
+                command,
+                cwd=REPO_ROOT,
+                env=os.environ | (env or {}),
+                stdout=log_file,
+                stderr=subprocess.STDOUT,
             )
         worker = cls(process, log_path)
         try:

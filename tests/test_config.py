@@ -5,9 +5,10 @@ from __future__ import annotations
 import logging
 
 import pytest
+from flask import Flask
 
 from app import create_app
-from app.logging_setup import redact
+from app.logging_setup import log_effective_config, redact
 from config import Config, TestConfig, normalize_database_url, normalize_redis_url
 
 
@@ -16,7 +17,10 @@ from config import Config, TestConfig, normalize_database_url, normalize_redis_u
     [
         ("postgres://u:p@db:5432/x", "postgresql+psycopg2://u:p@db:5432/x"),
         ("postgresql://u:p@db/x", "postgresql+psycopg2://u:p@db/x"),
-        ("postgresql://u:p@db.abc.supabase.co/x", "postgresql+psycopg2://u:p@db.abc.supabase.co/x?sslmode=require"),
+        (
+            "postgresql://u:p@db.abc.supabase.co/x",
+            "postgresql+psycopg2://u:p@db.abc.supabase.co/x?sslmode=require",
+        ),
         (
             "postgres://u:p@aws-0.pooler.supabase.com:6543/x?sslmode=verify-full",
             "postgresql+psycopg2://u:p@aws-0.pooler.supabase.com:6543/x?sslmode=verify-full",
@@ -29,7 +33,9 @@ def test_database_urls_are_normalised(given, expected):
 
 
 def test_rediss_urls_get_a_certificate_policy():
-    assert normalize_redis_url("rediss://:pw@host:6380/0") == "rediss://:pw@host:6380/0?ssl_cert_reqs=required"
+    assert (
+        normalize_redis_url("rediss://:pw@host:6380/0") == "rediss://:pw@host:6380/0?ssl_cert_reqs=required"
+    )
     assert normalize_redis_url("redis://host:6379/0") == "redis://host:6379/0"
 
 
@@ -81,8 +87,10 @@ def test_malformed_numbers_are_refused_by_name(monkeypatch):
 
 def test_effective_configuration_is_logged_without_passwords(monkeypatch, caplog):
     monkeypatch.setenv("REDIS_URL", "redis://:hunter2-redis@127.0.0.1:6379/15")
+    flask_app = Flask(__name__)
+    flask_app.config.from_object(TestConfig())
     with caplog.at_level(logging.INFO, logger="app.config"):
-        create_app(TestConfig())
+        log_effective_config(flask_app)
     logged = caplog.text
     assert "Effective configuration" in logged
     assert "hunter2" not in logged

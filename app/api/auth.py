@@ -34,9 +34,7 @@ def _credentials() -> tuple[str, str]:
 def register():
     email, password = _credentials()
     if len(password) < MIN_PASSWORD_LENGTH:
-        raise ApiError(
-            "weak_password", f"Use a password of at least {MIN_PASSWORD_LENGTH} characters.", 400
-        )
+        raise ApiError("weak_password", f"Use a password of at least {MIN_PASSWORD_LENGTH} characters.", 400)
     user = User(email=email)
     user.set_password(password)
     db.session.add(user)

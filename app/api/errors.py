@@ -88,4 +88,3 @@ def _invalid_token(reason: str) -> tuple[Response, int]:
 @jwt.expired_token_loader
 def _expired_token(header: dict, payload: dict) -> tuple[Response, int]:
     return error_response("token_expired", "The token has expired; refresh it or sign in again.", 401)
-

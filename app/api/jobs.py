@@ -56,9 +56,7 @@ def list_jobs():
     page = int_arg("page", 1, 1, 1_000_000)
     per_page = int_arg("per_page", 20, 1, current_app.config["JOBS_PAGE_SIZE_MAX"])
     query = (
-        db.select(Job)
-        .where(Job.owner_id == current_user_id())
-        .order_by(Job.created_at.desc(), Job.id.desc())
+        db.select(Job).where(Job.owner_id == current_user_id()).order_by(Job.created_at.desc(), Job.id.desc())
     )
     result = db.paginate(query, page=page, per_page=per_page, error_out=False)
     return jsonify(

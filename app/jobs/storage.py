@@ -23,9 +23,7 @@ def load_document(job_id: str) -> bytes:
     if job_id in _cache:
         _cache.move_to_end(job_id)
         return _cache[job_id]
-    data = db.session.execute(
-        db.select(Document.content).where(Document.job_id == job_id)
-    ).scalar_one()
+    data = db.session.execute(db.select(Document.content).where(Document.job_id == job_id)).scalar_one()
     _cache[job_id] = data
     while len(_cache) > _CACHE_SIZE:
         _cache.popitem(last=False)

@@ -76,4 +76,3 @@ def enqueue_job(job: Job) -> None:
         )
         db.session.commit()
         db.session.refresh(job)
-

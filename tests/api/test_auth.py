@@ -40,16 +40,22 @@ def test_register_without_json_is_a_400(client):
 
 def test_login_with_a_wrong_password_is_refused(client):
     auth_headers(client, "wrongpass@example.com")
-    response = client.post("/api/v1/auth/login", json={"email": "wrongpass@example.com", "password": "nope-nope"})
+    response = client.post(
+        "/api/v1/auth/login", json={"email": "wrongpass@example.com", "password": "nope-nope"}
+    )
     assert response.status_code == 401
     assert response.json["error"]["code"] == "invalid_credentials"
 
 
 def test_refresh_token_gives_a_working_access_token(client):
     auth_headers(client, "refresh@example.com")
-    tokens = client.post("/api/v1/auth/login", json={"email": "refresh@example.com", "password": PASSWORD}).json
+    tokens = client.post(
+        "/api/v1/auth/login", json={"email": "refresh@example.com", "password": PASSWORD}
+    ).json
 
-    refreshed = client.post("/api/v1/auth/refresh", headers={"Authorization": f"Bearer {tokens['refresh_token']}"})
+    refreshed = client.post(
+        "/api/v1/auth/refresh", headers={"Authorization": f"Bearer {tokens['refresh_token']}"}
+    )
     assert refreshed.status_code == 200
     jobs = client.get("/api/v1/jobs", headers={"Authorization": f"Bearer {refreshed.json['access_token']}"})
     assert jobs.status_code == 200
@@ -77,7 +83,9 @@ def test_job_endpoints_need_a_valid_access_token(client, headers, code):
 
 def test_a_refresh_token_is_not_an_access_token(client):
     auth_headers(client, "wrongtype@example.com")
-    tokens = client.post("/api/v1/auth/login", json={"email": "wrongtype@example.com", "password": PASSWORD}).json
+    tokens = client.post(
+        "/api/v1/auth/login", json={"email": "wrongtype@example.com", "password": PASSWORD}
+    ).json
     response = client.get("/api/v1/jobs", headers={"Authorization": f"Bearer {tokens['refresh_token']}"})
     assert response.status_code == 401
     assert response.json["error"]["code"] == "invalid_token"

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import io
+
 import pytest
 
 from app import create_app
@@ -52,7 +54,7 @@ def test_upload_is_committed_with_metadata_before_any_worker_runs(client):
 def test_the_alias_endpoint_accepts_uploads_too(client):
     headers = auth_headers(client)
     response = client.post(
-        "/api/v1/process-pdf-async", headers=headers, data={"file": (__import__("io").BytesIO(PDF_HEADER), "a.pdf")}
+        "/api/v1/process-pdf-async", headers=headers, data={"file": (io.BytesIO(PDF_HEADER), "a.pdf")}
     )
     assert response.status_code == 202
     assert client.get(response.headers["Location"], headers=headers).status_code == 200
