@@ -7,21 +7,18 @@ own database and queue, so runs never see each other's rows or tasks.
 from __future__ import annotations
 
 import os
-import secrets
 import tempfile
 from collections.abc import Iterator
 from pathlib import Path
 
-import psycopg2
 import pytest
 import redis
 from flask import Flask
 from flask.testing import FlaskClient
 from flask_migrate import upgrade
 
-from tests.support import ADMIN_DATABASE_URL, TEST_REDIS_URL, Worker, database_url
+from tests.support import RUN_ID, TEST_REDIS_URL, Worker, admin_execute, database_url
 
-RUN_ID = secrets.token_hex(4)
 TEST_DATABASE = f"docjobs_test_{RUN_ID}"
 
 # The app under test and every worker subprocess read these.
@@ -40,23 +37,13 @@ os.environ.pop("APP_ENV", None)
 os.environ.pop("FLASK_ENV", None)
 
 
-def _admin_execute(statement: str) -> None:
-    connection = psycopg2.connect(ADMIN_DATABASE_URL, connect_timeout=5)
-    connection.autocommit = True
-    try:
-        with connection.cursor() as cursor:
-            cursor.execute(statement)
-    finally:
-        connection.close()
-
-
 @pytest.fixture(scope="session")
 def app() -> Iterator[Flask]:
     """The app on a fresh, migrated PostgreSQL database."""
     from app import create_app
     from config import TestConfig
 
-    _admin_execute(f'CREATE DATABASE "{TEST_DATABASE}"')
+    admin_execute(f'CREATE DATABASE "{TEST_DATABASE}"')
     flask_app = create_app(TestConfig())
     with flask_app.app_context():
         upgrade()
@@ -66,7 +53,7 @@ def app() -> Iterator[Flask]:
         from app.extensions import db
 
         db.engine.dispose()
-    _admin_execute(f'DROP DATABASE IF EXISTS "{TEST_DATABASE}" WITH (FORCE)')
+    admin_execute(f'DROP DATABASE IF EXISTS "{TEST_DATABASE}" WITH (FORCE)')
 
 
 @pytest.fixture

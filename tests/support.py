@@ -13,6 +13,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
+import psycopg2
 from flask.testing import FlaskClient
 from werkzeug.datastructures import FileStorage, MultiDict
 from werkzeug.test import encode_multipart
@@ -21,11 +22,23 @@ REPO_ROOT = Path(__file__).resolve().parents[1]
 ADMIN_DATABASE_URL = os.environ.get("TEST_DATABASE_URL", "postgresql://postgres@127.0.0.1:5432/test")
 TEST_REDIS_URL = os.environ.get("TEST_REDIS_URL", "redis://127.0.0.1:6379/15")
 PASSWORD = "correct-horse-battery"
+RUN_ID = secrets.token_hex(4)
 
 
 def database_url(name: str) -> str:
     """The admin URL with its database name replaced."""
     return ADMIN_DATABASE_URL.rsplit("/", 1)[0] + "/" + name
+
+
+def admin_execute(statement: str) -> None:
+    """Run one statement outside a transaction (CREATE/DROP DATABASE) on the admin database."""
+    connection = psycopg2.connect(ADMIN_DATABASE_URL, connect_timeout=5)
+    connection.autocommit = True
+    try:
+        with connection.cursor() as cursor:
+            cursor.execute(statement)
+    finally:
+        connection.close()
 
 
 class Worker:

@@ -69,8 +69,9 @@ class LauncherRun:
 
     def _read(self) -> None:
         assert self.process.stdout is not None
-        for line in self.process.stdout:
-            self._lines.put(line.rstrip("\n"))
+        with self.process.stdout:
+            for line in self.process.stdout:
+                self._lines.put(line.rstrip("\n"))
 
     def wait_for_line(self, text: str, timeout: float = 15) -> str:
         """Return the first line of output so far, or still to come, containing text."""
