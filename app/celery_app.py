@@ -3,7 +3,10 @@
 from __future__ import annotations
 
 from celery import Celery, Task
+from celery.signals import worker_process_init
 from flask import Flask
+
+from app.extensions import db
 
 
 def celery_init_app(app: Flask) -> Celery:
@@ -18,4 +21,11 @@ def celery_init_app(app: Flask) -> Celery:
     celery_app.config_from_object(app.config["CELERY"])
     celery_app.set_default()
     app.extensions["celery"] = celery_app
+
+    @worker_process_init.connect(weak=False)
+    def dispose_inherited_connections(**_: object) -> None:
+        # A forked pool child must not reuse the parent's sockets: open its own.
+        with app.app_context():
+            db.engine.dispose(close=False)
+
     return celery_app

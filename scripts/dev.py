@@ -102,9 +102,7 @@ def start_child(spec: ProcessSpec) -> Child:
         process_group=0,
     )
     assert process.stdout is not None
-    pump = threading.Thread(
-        target=pump_output, args=(process.stdout, spec.prefix), daemon=True
-    )
+    pump = threading.Thread(target=pump_output, args=(process.stdout, spec.prefix), daemon=True)
     pump.start()
     return Child(spec, process, pump)
 
@@ -122,9 +120,7 @@ def answers_http(url: str) -> bool:
         return False
 
 
-def watch_readiness(
-    check: ReadyCheck, cancelled: threading.Event, failed: threading.Event
-) -> None:
+def watch_readiness(check: ReadyCheck, cancelled: threading.Event, failed: threading.Event) -> None:
     """Announce check.message once check.url answers; set failed if it never does."""
     deadline = time.monotonic() + check.timeout_seconds
     while not cancelled.is_set():
@@ -165,9 +161,7 @@ def stop_children(children: Sequence[Child], grace_seconds: float) -> None:
             child.process.wait(timeout=max(0.0, deadline - time.monotonic()))
         except subprocess.TimeoutExpired:
             name = child.spec.name
-            emit(
-                f"{LAUNCHER_PREFIX}{name} outlived the {grace_seconds:g}s grace; killing it"
-            )
+            emit(f"{LAUNCHER_PREFIX}{name} outlived the {grace_seconds:g}s grace; killing it")
     for child in children:
         # The group also holds grandchildren (gunicorn and Celery pool workers).
         send_signal(child, signal.SIGKILL, group=True)
@@ -209,9 +203,7 @@ def supervise(
     def request_stop(signum: int, frame: object) -> None:
         stop_requested.set()
 
-    previous_handlers = {
-        sig: signal.signal(sig, request_stop) for sig in (signal.SIGINT, signal.SIGTERM)
-    }
+    previous_handlers = {sig: signal.signal(sig, request_stop) for sig in (signal.SIGINT, signal.SIGTERM)}
     children: list[Child] = []
     try:
         for spec in specs:
@@ -262,9 +254,7 @@ def main() -> int:
         url=f"{api}/health",
         message=f"Platform running: API at {api} (Ctrl-C to stop)",
     )
-    return supervise(
-        platform_processes(port, concurrency), grace_seconds=grace_seconds, ready=ready
-    )
+    return supervise(platform_processes(port, concurrency), grace_seconds=grace_seconds, ready=ready)
 
 
 if __name__ == "__main__":
