@@ -12,7 +12,7 @@ from tests.support import auth_headers, upload, wait_for_job
 MANIFEST = Path(__file__).resolve().parents[2] / "shared" / "pdfs" / "MANIFEST.tsv"
 REFUSED_AT_UPLOAD = {
     "error:not_pdf": (415, "unsupported_type"),
-    "error:empty": (400, "empty_file"),
+    "error:empty": (422, "empty_file"),
 }
 FAILED_IN_WORKER = {"error:encrypted": "encrypted_pdf", "error:corrupt": "corrupt_pdf"}
 

@@ -33,7 +33,7 @@ def sanitize_filename(name: str | None) -> str:
 def validate_upload(data: bytes, max_bytes: int) -> None:
     """Refuse empty files, files over the limit and files that are not PDFs."""
     if not data:
-        raise ApiError("empty_file", "The uploaded file is empty.", 400)
+        raise ApiError("empty_file", "The uploaded file is empty; choose a PDF with content.", 422)
     if len(data) > max_bytes:
         limit_mb = max_bytes // (1024 * 1024)
         raise ApiError("too_large", f"The file is larger than the {limit_mb} MB limit.", 413)

@@ -30,4 +30,4 @@ class NoPages(PdfError):
 class TooManyPages(PdfError):
     """The PDF has more pages than the configured limit."""
 
-    code = "too_many_pages"
+    code = "page_limit_exceeded"

@@ -16,7 +16,7 @@ PDF_HEADER = b"%PDF-1.7\n"
 @pytest.mark.parametrize(
     ("data", "status", "code"),
     [
-        (b"", 400, "empty_file"),
+        (b"", 422, "empty_file"),
         (b"<html>hello</html>", 415, "unsupported_type"),
         (b"\x89PNG\r\n\x1a\n" + b"0" * 100, 415, "unsupported_type"),
     ],
