@@ -64,5 +64,6 @@ def _append_span(spans: list[SentenceSpan], text: str, start: int, end: int) -> 
         return
     start += len(raw) - len(raw.lstrip())
     end = start + len(stripped)
-    clean = _WHITESPACE.sub(" ", _HYPHEN_BREAK.sub(r"\1\2", stripped))
+    # NUL never belongs in text (and PostgreSQL refuses it).
+    clean = _WHITESPACE.sub(" ", _HYPHEN_BREAK.sub(r"\1\2", stripped)).replace("\x00", "")
     spans.append(SentenceSpan(start, end, clean))

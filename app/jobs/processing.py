@@ -15,7 +15,8 @@ from sqlalchemy.exc import IntegrityError
 from app.analysis import analyze_sentence, split_sentences
 from app.database import safe_commit
 from app.extensions import db
-from app.jobs.storage import load_document
+from app.jobs.open_documents import document_for
+from app.jobs.sentence_writer import insert_sentences
 from app.models import Chunk, ChunkStatus, Job, JobStatus, Sentence
 from app.models.base import utcnow
 from app.pdf import PdfError, chunk_page_ranges, count_pages, extract_page_texts
@@ -38,10 +39,10 @@ def start_job(job_id: str) -> list[int]:
         return []
     if job.status == JobStatus.PROCESSING:
         return _unfinished_chunk_indexes(job_id)
-    data = load_document(job_id)
-    db.session.rollback()  # no transaction stays open while pdfium reads
     try:
-        page_count = count_pages(data, current_app.config["MAX_PAGES"])
+        document = document_for(job_id)
+        db.session.rollback()  # no transaction stays open while pdfium reads
+        page_count = count_pages(document, current_app.config["MAX_PAGES"])
     except PdfError as error:
         fail_job(job_id, error.code, str(error))
         return []
@@ -95,12 +96,12 @@ def begin_chunk(job_id: str, index: int) -> tuple[int, int] | None:
 
 def analyze_chunk(job_id: str, index: int, first_page: int, last_page: int) -> ChunkOutput:
     """Extract, split and analyse the chunk's pages; touches no database rows."""
-    data = load_document(job_id)
+    document = document_for(job_id)
     db.session.rollback()
     sentences: list[dict] = []
     empty_pages = []
     chars = 0
-    for page, text in extract_page_texts(data, first_page, last_page):
+    for page, text in extract_page_texts(document, first_page, last_page):
         chars += len(text)
         spans = split_sentences(text)
         if not spans:
@@ -145,8 +146,7 @@ def complete_chunk(job_id: str, index: int, output: ChunkOutput) -> bool:
         db.session.execute(
             db.delete(Sentence).where(Sentence.job_id == job_id, Sentence.chunk_index == index)
         )
-        if output.sentences:
-            db.session.execute(db.insert(Sentence), output.sentences)
+        insert_sentences(output.sentences)
         return _count_chunk_done(job_id)
 
     try:

@@ -2,15 +2,11 @@
 
 from __future__ import annotations
 
-from collections import OrderedDict
-
 from app.extensions import db
 from app.models import Document
 
-# Each chunk of a job needs the same bytes; a process keeps the last few documents
-# instead of fetching a large PDF from the database once per chunk.
-_CACHE_SIZE = 2
-_cache: OrderedDict[str, bytes] = OrderedDict()
+# Fetched in slices: the driver's copy of one big bytea costs several times its size.
+READ_SLICE_BYTES = 1024 * 1024
 
 
 def store_document(job_id: str, data: bytes) -> None:
@@ -18,13 +14,16 @@ def store_document(job_id: str, data: bytes) -> None:
     db.session.add(Document(job_id=job_id, content=data))
 
 
-def load_document(job_id: str) -> bytes:
-    """Return a job's PDF bytes; uploads never change, so a cached copy is always current."""
-    if job_id in _cache:
-        _cache.move_to_end(job_id)
-        return _cache[job_id]
-    data = db.session.execute(db.select(Document.content).where(Document.job_id == job_id)).scalar_one()
-    _cache[job_id] = data
-    while len(_cache) > _CACHE_SIZE:
-        _cache.popitem(last=False)
+def load_document(job_id: str) -> bytearray:
+    """Return a job's PDF bytes, read slice by slice to keep the worker's peak memory low."""
+    size = db.session.execute(
+        db.select(db.func.length(Document.content)).where(Document.job_id == job_id)
+    ).scalar_one()
+    data = bytearray()
+    for offset in range(0, size, READ_SLICE_BYTES):
+        data += db.session.execute(
+            db.select(db.func.substr(Document.content, offset + 1, READ_SLICE_BYTES)).where(
+                Document.job_id == job_id
+            )
+        ).scalar_one()
     return data

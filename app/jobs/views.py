@@ -35,8 +35,13 @@ def job_summary(job: Job) -> dict:
 
 
 def job_detail(job: Job, sentence_offset: int, sentence_limit: int) -> dict:
-    """A job with its per-chunk results and, once completed, a page of its sentences."""
+    """A job; once it ended, its per-chunk results and, if completed, a page of its sentences.
+
+    While a job runs, polls get the job row alone: they are frequent and must stay cheap.
+    """
     detail = job_summary(job)
+    if not JobStatus(job.status).is_final:
+        return detail
     detail["chunks"] = [_chunk_view(chunk) for chunk in _chunks(job.id)]
     if job.status == JobStatus.COMPLETED:
         detail["sentences"] = _sentences(job.id, sentence_offset, sentence_limit)

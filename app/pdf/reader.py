@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
+import ctypes
 from collections.abc import Iterator
-from contextlib import contextmanager
 
 import pypdfium2 as pdfium
 import pypdfium2.raw as pdfium_c
@@ -19,25 +19,20 @@ def looks_like_pdf(head: bytes) -> bool:
     return b"%PDF-" in head[:PDF_HEADER_WINDOW]
 
 
-@contextmanager
-def open_pdf(data: bytes) -> Iterator[pdfium.PdfDocument]:
-    """Open a PDF held in memory, turning pdfium's load errors into PdfError."""
+def open_pdf(data: bytes | bytearray) -> pdfium.PdfDocument:
+    """Open a PDF held in memory (without copying it), turning load errors into PdfError."""
+    buffer = (ctypes.c_char * len(data)).from_buffer(data) if isinstance(data, bytearray) else data
     try:
-        document = pdfium.PdfDocument(data)
+        return pdfium.PdfDocument(buffer)
     except pdfium.PdfiumError as exc:
         if exc.err_code in (pdfium_c.FPDF_ERR_PASSWORD, pdfium_c.FPDF_ERR_SECURITY):
             raise EncryptedPdf("The PDF is protected by a password; upload it without one.") from exc
         raise CorruptPdf("The PDF's structure is damaged or the file is incomplete.") from exc
-    try:
-        yield document
-    finally:
-        document.close()
 
 
-def count_pages(data: bytes, max_pages: int) -> int:
+def count_pages(document: pdfium.PdfDocument, max_pages: int) -> int:
     """Return the page count, refusing empty documents and those over max_pages."""
-    with open_pdf(data) as document:
-        pages = len(document)
+    pages = len(document)
     if pages == 0:
         raise NoPages("The PDF has no pages.")
     if pages > max_pages:
@@ -45,13 +40,14 @@ def count_pages(data: bytes, max_pages: int) -> int:
     return pages
 
 
-def extract_page_texts(data: bytes, first_page: int, last_page: int) -> Iterator[tuple[int, str]]:
+def extract_page_texts(
+    document: pdfium.PdfDocument, first_page: int, last_page: int
+) -> Iterator[tuple[int, str]]:
     """Yield (page number, text) for the 1-based inclusive page range."""
-    with open_pdf(data) as document:
-        if last_page > len(document):
-            raise CorruptPdf(f"The PDF has no page {last_page}.")
-        for number in range(first_page, last_page + 1):
-            yield number, _page_text(document, number)
+    if last_page > len(document):
+        raise CorruptPdf(f"The PDF has no page {last_page}.")
+    for number in range(first_page, last_page + 1):
+        yield number, _page_text(document, number)
 
 
 def _page_text(document: pdfium.PdfDocument, number: int) -> str:

@@ -12,6 +12,7 @@ from app.pdf import (
     count_pages,
     extract_page_texts,
     looks_like_pdf,
+    open_pdf,
 )
 
 
@@ -46,26 +47,34 @@ def test_pdf_header_is_recognised_within_the_first_kilobyte():
 )
 def test_unreadable_pdfs_raise_a_specific_error(shared_pdfs, name, error):
     with pytest.raises(error) as raised:
-        count_pages((shared_pdfs / name).read_bytes(), max_pages=100)
+        open_pdf((shared_pdfs / name).read_bytes())
     assert raised.value.code in {"encrypted_pdf", "corrupt_pdf"}
 
 
 def test_owner_password_only_pdf_opens(shared_pdfs):
-    assert count_pages((shared_pdfs / "pm__dmca.pdf").read_bytes(), max_pages=100) == 18
+    assert count_pages(open_pdf((shared_pdfs / "pm__dmca.pdf").read_bytes()), max_pages=100) == 18
+
+
+def test_a_bytearray_is_opened_in_place(shared_pdfs):
+    data = bytearray((shared_pdfs / "pdfjs__tracemonkey.pdf").read_bytes())
+    document = open_pdf(data)
+    assert count_pages(document, max_pages=100) == 14
+    document.close()
 
 
 def test_page_limit_is_enforced(shared_pdfs):
     with pytest.raises(TooManyPages, match="117 pages"):
-        count_pages((shared_pdfs / "sf__GeoTopo-komprimiert.pdf").read_bytes(), max_pages=100)
+        count_pages(open_pdf((shared_pdfs / "sf__GeoTopo-komprimiert.pdf").read_bytes()), max_pages=100)
 
 
 def test_text_is_extracted_per_page_in_range(shared_pdfs):
-    data = (shared_pdfs / "pdfjs__tracemonkey.pdf").read_bytes()
-    pages = list(extract_page_texts(data, 2, 4))
+    document = open_pdf((shared_pdfs / "pdfjs__tracemonkey.pdf").read_bytes())
+    pages = list(extract_page_texts(document, 2, 4))
     assert [number for number, _ in pages] == [2, 3, 4]
     assert all(text.strip() and "\r" not in text for _, text in pages)
 
 
 def test_decompression_bomb_text_is_extracted_without_rendering(shared_pdfs):
-    [(number, text)] = extract_page_texts((shared_pdfs / "pdfjs__bomb_giant.pdf").read_bytes(), 1, 1)
+    document = open_pdf((shared_pdfs / "pdfjs__bomb_giant.pdf").read_bytes())
+    [(number, text)] = extract_page_texts(document, 1, 1)
     assert "GIANT JBIG2 BOMB" in text
