@@ -149,6 +149,7 @@ class Config:
         self.MAX_CONTENT_LENGTH = self.MAX_UPLOAD_BYTES + 64 * 1024
         self.MAX_PAGES = env_int("MAX_PAGES", 10_000)
         self.CHUNK_PAGES = env_int("CHUNK_PAGES", 10)
+        self.MAX_CHUNKS_PER_JOB = env_int("MAX_CHUNKS_PER_JOB", 100)
         self.CHUNK_SOFT_TIME_LIMIT = env_int("CHUNK_SOFT_TIME_LIMIT", 25 * 60)
         self.CHUNK_HARD_TIME_LIMIT = env_int("CHUNK_HARD_TIME_LIMIT", 30 * 60)
         self.TASK_MAX_RETRIES = env_int("TASK_MAX_RETRIES", 3)
@@ -187,8 +188,8 @@ class Config:
                         f"Set {name} to a random value of at least {MIN_SECRET_LENGTH} characters;"
                         " production refuses the default."
                     )
-        if self.CHUNK_PAGES < 1:
-            found.append("CHUNK_PAGES must be at least 1.")
+        if self.CHUNK_PAGES < 1 or self.MAX_CHUNKS_PER_JOB < 1:
+            found.append("CHUNK_PAGES and MAX_CHUNKS_PER_JOB must be at least 1.")
         if self.CHUNK_SOFT_TIME_LIMIT >= self.CHUNK_HARD_TIME_LIMIT:
             found.append("CHUNK_SOFT_TIME_LIMIT must be below CHUNK_HARD_TIME_LIMIT.")
         return found

@@ -7,17 +7,17 @@ while a PDF is read.
 from __future__ import annotations
 
 import logging
+import math
 from typing import NamedTuple
 
 from flask import current_app
-from sqlalchemy.exc import IntegrityError
 
 from app.analysis import analyze_sentence, split_sentences
 from app.database import safe_commit
 from app.extensions import db
 from app.jobs.open_documents import document_for
 from app.jobs.sentence_writer import insert_sentences
-from app.models import Chunk, ChunkStatus, Job, JobStatus, Sentence
+from app.models import Chunk, ChunkStatus, Job, JobStatus
 from app.models.base import utcnow
 from app.pdf import PdfError, chunk_page_ranges, count_pages, extract_page_texts
 
@@ -46,7 +46,7 @@ def start_job(job_id: str) -> list[int]:
     except PdfError as error:
         fail_job(job_id, error.code, str(error))
         return []
-    ranges = chunk_page_ranges(page_count, current_app.config["CHUNK_PAGES"])
+    ranges = chunk_page_ranges(page_count, pages_per_chunk(page_count))
 
     def split() -> list[int]:
         job = db.session.get(Job, job_id)
@@ -66,6 +66,16 @@ def start_job(job_id: str) -> list[int]:
     return safe_commit(split)
 
 
+def pages_per_chunk(page_count: int) -> int:
+    """CHUNK_PAGES, grown for very long documents so a job has at most MAX_CHUNKS_PER_JOB chunks.
+
+    Every chunk costs a task, two commits and a queue round trip; past a hundred or so
+    chunks that overhead buys no more parallelism, only more work.
+    """
+    config = current_app.config
+    return max(config["CHUNK_PAGES"], math.ceil(page_count / config["MAX_CHUNKS_PER_JOB"]))
+
+
 def _unfinished_chunk_indexes(job_id: str) -> list[int]:
     return list(
         db.session.scalars(
@@ -78,20 +88,17 @@ def _unfinished_chunk_indexes(job_id: str) -> list[int]:
 
 def begin_chunk(job_id: str, index: int) -> tuple[int, int] | None:
     """Mark a chunk running and count the attempt; None when there is nothing to do."""
-
-    def apply() -> tuple[int, int] | None:
-        job = db.session.get(Job, job_id)
-        chunk = _get_chunk(job_id, index)
-        if job is None or job.status != JobStatus.PROCESSING or chunk is None:
-            return None
-        if chunk.status == ChunkStatus.COMPLETED:
-            return None
-        chunk.status = ChunkStatus.RUNNING
-        chunk.attempts += 1
-        chunk.started_at = utcnow()
-        return chunk.first_page, chunk.last_page
-
-    return safe_commit(apply)
+    job_running = db.exists().where(Job.id == job_id, Job.status == JobStatus.PROCESSING)
+    statement = (
+        db.update(Chunk)
+        .where(
+            Chunk.job_id == job_id, Chunk.index == index, Chunk.status != ChunkStatus.COMPLETED, job_running
+        )
+        .values(status=ChunkStatus.RUNNING, attempts=Chunk.attempts + 1, started_at=utcnow())
+        .returning(Chunk.first_page, Chunk.last_page)
+    )
+    pages = safe_commit(lambda: db.session.execute(statement).one_or_none())
+    return None if pages is None else tuple(pages)
 
 
 def analyze_chunk(job_id: str, index: int, first_page: int, last_page: int) -> ChunkOutput:
@@ -128,10 +135,11 @@ def analyze_chunk(job_id: str, index: int, first_page: int, last_page: int) -> C
 
 
 def complete_chunk(job_id: str, index: int, output: ChunkOutput) -> bool:
-    """Replace the chunk's sentences, count it done and finalise the job after the last one.
+    """Record the chunk's sentences, count it done and finalise the job after the last one.
 
-    Returns False when another run of the same chunk got there first or the job
-    stopped meanwhile; the chunk's results are then left as they were.
+    Sentences are written only in the transaction that flips the chunk to completed,
+    so a chunk that runs twice cannot write them twice. Returns False when another run
+    of the same chunk got there first or the job stopped meanwhile.
     """
 
     def apply() -> bool:
@@ -143,18 +151,10 @@ def complete_chunk(job_id: str, index: int, output: ChunkOutput) -> bool:
         if done.rowcount == 0:
             db.session.rollback()
             return False
-        db.session.execute(
-            db.delete(Sentence).where(Sentence.job_id == job_id, Sentence.chunk_index == index)
-        )
         insert_sentences(output.sentences)
         return _count_chunk_done(job_id)
 
-    try:
-        return safe_commit(apply)
-    except IntegrityError:
-        # A concurrent run of the same chunk committed its sentences first.
-        db.session.rollback()
-        return False
+    return safe_commit(apply)
 
 
 def _count_chunk_done(job_id: str) -> bool:

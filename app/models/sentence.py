@@ -10,15 +10,10 @@ from app.extensions import db
 
 class Sentence(db.Model):
     __tablename__ = "sentences"
-    # A chunk's sentences are replaced as a whole; the key makes a duplicate impossible.
-    __table_args__ = (
-        sa.UniqueConstraint("job_id", "chunk_index", "position", name="uq_sentences_chunk_position"),
-    )
-
-    id: Mapped[int] = mapped_column(sa.BigInteger().with_variant(sa.Integer, "sqlite"), primary_key=True)
-    job_id: Mapped[str] = mapped_column(sa.ForeignKey("jobs.id", ondelete="CASCADE"))
-    chunk_index: Mapped[int]
-    position: Mapped[int]  # order within the chunk
+    # The natural key makes a duplicate impossible and is the reading order.
+    job_id: Mapped[str] = mapped_column(sa.ForeignKey("jobs.id", ondelete="CASCADE"), primary_key=True)
+    chunk_index: Mapped[int] = mapped_column(primary_key=True, autoincrement=False)
+    position: Mapped[int] = mapped_column(primary_key=True, autoincrement=False)  # order within the chunk
     page: Mapped[int]  # 1-based
     start: Mapped[int]  # character offsets in the page text
     end: Mapped[int]

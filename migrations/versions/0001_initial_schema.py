@@ -75,18 +75,16 @@ def upgrade():
     sa.PrimaryKeyConstraint('job_id')
     )
     op.create_table('sentences',
-    sa.Column('id', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), nullable=False),
     sa.Column('job_id', sa.String(length=36), nullable=False),
-    sa.Column('chunk_index', sa.Integer(), nullable=False),
-    sa.Column('position', sa.Integer(), nullable=False),
+    sa.Column('chunk_index', sa.Integer(), autoincrement=False, nullable=False),
+    sa.Column('position', sa.Integer(), autoincrement=False, nullable=False),
     sa.Column('page', sa.Integer(), nullable=False),
     sa.Column('start', sa.Integer(), nullable=False),
     sa.Column('end', sa.Integer(), nullable=False),
     sa.Column('text', sa.Text(), nullable=False),
     sa.Column('analysis', sa.JSON(), nullable=False),
     sa.ForeignKeyConstraint(['job_id'], ['jobs.id'], ondelete='CASCADE'),
-    sa.PrimaryKeyConstraint('id'),
-    sa.UniqueConstraint('job_id', 'chunk_index', 'position', name='uq_sentences_chunk_position')
+    sa.PrimaryKeyConstraint('job_id', 'chunk_index', 'position')
     )
     # ### end Alembic commands ###
 
