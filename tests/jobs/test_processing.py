@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+import math
 import secrets
 
 import pytest
 
 from app.extensions import db
-from app.jobs.processing import analyze_chunk, begin_chunk, complete_chunk, start_job
+from app.jobs.processing import analyze_chunk, begin_chunk, complete_chunk, pages_per_chunk, start_job
 from app.jobs.uploads import create_job
 from app.models import Job, Sentence, User
 
@@ -64,3 +65,15 @@ def test_the_job_is_finalised_once_after_its_last_chunk(job_id):
     assert job.finished_at is not None
     assert start_job(job_id) == []
     assert begin_chunk(job_id, 4) is None
+
+
+@pytest.mark.parametrize(
+    ("page_count", "expected"),
+    [(1, 3), (300, 3), (1000, 10), (3001, 31)],  # the suite runs with CHUNK_PAGES=3
+)
+def test_long_documents_get_larger_chunks_up_to_the_chunk_cap(
+    app_context, app, monkeypatch, page_count, expected
+):
+    monkeypatch.setitem(app.config, "MAX_CHUNKS_PER_JOB", 100)
+    assert pages_per_chunk(page_count) == expected
+    assert math.ceil(page_count / expected) <= 100
