@@ -121,6 +121,7 @@ def celery_settings(redis_url: str | None, soft_limit: int, hard_limit: int) -> 
                 "processed_folder": str(queue_dir / "processed"),
                 "control_folder": str(queue_dir / "control"),
                 "store_processed": False,
+                "polling_interval": 0.1,  # the default second per task makes small jobs crawl
             },
         }
     return settings
