@@ -20,7 +20,10 @@ class ChunkStatus(enum.StrEnum):
 
 class Chunk(db.Model):
     __tablename__ = "chunks"
-    __table_args__ = (sa.UniqueConstraint("job_id", "index", name="uq_chunks_job_index"),)
+    __table_args__ = (
+        sa.UniqueConstraint("job_id", "index", name="uq_chunks_job_index"),
+        sa.Index("ix_chunks_status_heartbeat", "status", "heartbeat_at"),  # the reaper's scan
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     job_id: Mapped[str] = mapped_column(sa.ForeignKey("jobs.id", ondelete="CASCADE"))
@@ -33,3 +36,6 @@ class Chunk(db.Model):
     error_code: Mapped[str | None] = mapped_column(sa.String(64))
     started_at: Mapped[datetime | None] = mapped_column(sa.DateTime(timezone=True))
     finished_at: Mapped[datetime | None] = mapped_column(sa.DateTime(timezone=True))
+    # Written by the worker while the chunk runs, and when it is (re)queued; the reaper
+    # treats a running chunk whose heartbeat is old as lost with its worker.
+    heartbeat_at: Mapped[datetime | None] = mapped_column(sa.DateTime(timezone=True))

@@ -32,8 +32,13 @@ def new_job_id() -> str:
 
 class Job(db.Model):
     __tablename__ = "jobs"
-    # Listing reads a user's jobs newest first; polling reads by primary key.
-    __table_args__ = (sa.Index("ix_jobs_owner_created", "owner_id", "created_at"),)
+    # Listing reads a user's jobs newest first; polling reads by primary key; uploads
+    # look for the same key or the same file of the same user.
+    __table_args__ = (
+        sa.Index("ix_jobs_owner_created", "owner_id", "created_at"),
+        sa.Index("ix_jobs_owner_sha256", "owner_id", "sha256"),
+        sa.Index("uq_jobs_owner_idempotency_key", "owner_id", "idempotency_key", unique=True),
+    )
 
     id: Mapped[str] = mapped_column(sa.String(36), primary_key=True, default=new_job_id)
     owner_id: Mapped[int] = mapped_column(sa.ForeignKey("users.id", ondelete="CASCADE"))
@@ -49,6 +54,7 @@ class Job(db.Model):
     error_code: Mapped[str | None] = mapped_column(sa.String(64))
     error_message: Mapped[str | None] = mapped_column(sa.Text)
     celery_task_id: Mapped[str | None] = mapped_column(sa.String(64))
+    idempotency_key: Mapped[str | None] = mapped_column(sa.String(200))
     created_at: Mapped[datetime] = mapped_column(sa.DateTime(timezone=True), default=utcnow)
     started_at: Mapped[datetime | None] = mapped_column(sa.DateTime(timezone=True))
     finished_at: Mapped[datetime | None] = mapped_column(sa.DateTime(timezone=True))
