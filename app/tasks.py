@@ -12,7 +12,7 @@ from sqlalchemy.exc import SQLAlchemyError
 from app.database import is_transient
 from app.extensions import db
 from app.jobs.processing import analyze_chunk, begin_chunk, complete_chunk, fail_job, start_job
-from app.jobs.uploads import PROCESS_JOB_TASK
+from app.jobs.queue import PROCESS_CHUNK_TASK, PROCESS_JOB_TASK, publish_chunks
 from app.pdf import PdfError
 
 log = logging.getLogger(__name__)
@@ -36,9 +36,7 @@ def retry_or_fail(task: Task, job_id: str, error: Exception, chunk_index: int | 
 def process_job(self: Task, job_id: str) -> None:
     """Split a job into chunks and fan them out, one task per chunk."""
     try:
-        indexes = start_job(job_id)
-        for index in indexes:
-            process_chunk.apply_async(args=(job_id, index))
+        publish_chunks(job_id, start_job(job_id))
     except SoftTimeLimitExceeded:
         db.session.rollback()
         fail_job(job_id, "timeout", "Splitting the PDF took longer than the time limit.")
@@ -46,7 +44,7 @@ def process_job(self: Task, job_id: str) -> None:
         retry_or_fail(self, job_id, error)
 
 
-@shared_task(bind=True, name="docjobs.process_chunk", max_retries=3)
+@shared_task(bind=True, name=PROCESS_CHUNK_TASK, max_retries=3)
 def process_chunk(self: Task, job_id: str, index: int) -> None:
     """Process one chunk of pages and record its results."""
     try:

@@ -8,10 +8,10 @@ import unicodedata
 import uuid
 
 from flask import current_app
-from kombu.exceptions import OperationalError as BrokerError
 
 from app.errors import ApiError
 from app.extensions import db
+from app.jobs.queue import BrokerUnavailable, publish_job
 from app.jobs.storage import store_document
 from app.models import Job, JobStatus
 from app.pdf import looks_like_pdf
@@ -19,7 +19,6 @@ from app.pdf import looks_like_pdf
 log = logging.getLogger(__name__)
 
 DEFAULT_FILENAME = "document.pdf"
-PROCESS_JOB_TASK = "docjobs.process_job"
 
 
 def sanitize_filename(name: str | None) -> str:
@@ -66,8 +65,8 @@ def enqueue_job(job: Job) -> None:
     job.current_step = "Queued"
     db.session.commit()
     try:
-        current_app.extensions["celery"].send_task(PROCESS_JOB_TASK, args=(job.id,), task_id=task_id)
-    except (BrokerError, OSError) as exc:
+        publish_job(job.id, task_id)
+    except BrokerUnavailable as exc:
         log.warning("Could not enqueue job %s, it stays pending: %s", job.id, exc)
         db.session.execute(
             db.update(Job)
