@@ -84,30 +84,60 @@ def is_production() -> bool:
     return "production" in {env_str("APP_ENV"), env_str("FLASK_ENV")}
 
 
-def celery_settings(redis_url: str | None, soft_limit: int, hard_limit: int) -> dict:
-    """Build the Celery settings for the Redis broker, or the embedded local one."""
+# Celery retries a transient failure after 1, 2, 4 ... seconds (see app/tasks.py).
+MAX_RETRY_COUNTDOWN = 2**3
+
+
+def celery_settings(config: Config) -> dict:
+    """Build the Celery settings for the Redis broker, or the embedded local one.
+
+    Delivery is at least once: a chunk is acknowledged only after it ran
+    (``task_acks_late``), and a chunk whose worker process died is given back
+    (``task_reject_on_worker_lost``). Duplicate runs are harmless because every
+    chunk write is idempotent (app/jobs/processing.py).
+    """
     settings: dict = {
         # Progress lives in the database; results on the backend would only expire.
         "task_ignore_result": True,
-        # A chunk is acknowledged after it ran, so a crashed worker's chunk is redelivered.
         "task_acks_late": True,
         "task_reject_on_worker_lost": True,
-        # Chunks are long: one at a time per process so others can take the rest.
+        # Chunks are long: one at a time per process, so idle processes take the rest.
         "worker_prefetch_multiplier": 1,
-        "task_soft_time_limit": soft_limit,
-        "task_time_limit": hard_limit,
+        "task_soft_time_limit": config.CHUNK_SOFT_TIME_LIMIT,
+        "task_time_limit": config.CHUNK_HARD_TIME_LIMIT,
+        # One bad PDF cannot grow a process forever: children are recycled.
+        "worker_max_tasks_per_child": config.WORKER_MAX_TASKS_PER_CHILD,
+        "worker_max_memory_per_child": config.WORKER_MAX_MEMORY_PER_CHILD_MB * 1024,  # KiB
+        # On SIGTERM, running chunks get this long to finish; then the worker stops them
+        # and their unacknowledged messages go back to the queue at once (Celery >= 5.5),
+        # instead of after the visibility timeout.
+        "worker_soft_shutdown_timeout": config.WORKER_SOFT_SHUTDOWN_SECONDS,
+        "worker_enable_soft_shutdown_on_idle": True,
         "broker_connection_retry_on_startup": True,
+        "broker_connection_retry": True,
+        "broker_connection_max_retries": None,  # keep reconnecting after a Redis restart
         # An upload must not hang while the broker is down: fail the publish fast.
         "task_publish_retry_policy": {"max_retries": 2, "interval_start": 0, "interval_step": 0.5},
         "worker_hijack_root_logger": False,
+        "beat_schedule": {
+            "maintain": {"task": "docjobs.maintain", "schedule": float(config.MAINTENANCE_INTERVAL_SECONDS)},
+        },
+        "beat_schedule_filename": str(INSTANCE_DIR / "celerybeat-schedule"),
     }
-    if redis_url:
-        # Redis redelivers an unacknowledged task after visibility_timeout: it must
-        # exceed the hard limit, or a long chunk would run twice at once.
-        transport = {"visibility_timeout": hard_limit + 600, "socket_timeout": 10}
+    if config.REDIS_URL:
+        # Redis hands an unacknowledged task to another worker after visibility_timeout;
+        # it must outlast the longest run (hard limit plus a retry's countdown), or a
+        # long chunk would run twice at once. Celery reads it from both option sets.
+        transport = {
+            "visibility_timeout": config.CHUNK_HARD_TIME_LIMIT + MAX_RETRY_COUNTDOWN + 600,
+            "socket_timeout": 10,
+            "socket_connect_timeout": 5,
+            "retry_on_timeout": True,
+        }
         settings |= {
-            "broker_url": redis_url,
+            "broker_url": config.REDIS_URL,
             "broker_transport_options": transport,
+            "result_backend_transport_options": dict(transport),
         }
     else:
         queue_dir = INSTANCE_DIR / "broker"
@@ -125,6 +155,19 @@ def celery_settings(redis_url: str | None, soft_limit: int, hard_limit: int) -> 
             },
         }
     return settings
+
+
+def visibility_timeout_problems(celery: dict, hard_limit: int) -> list[str]:
+    """Check that Redis will not redeliver a chunk that is still running."""
+    if not celery["broker_url"].startswith("redis"):
+        return []
+    broker = celery["broker_transport_options"].get("visibility_timeout")
+    backend = celery.get("result_backend_transport_options", {}).get("visibility_timeout")
+    if broker is None or broker != backend:
+        return ["Set visibility_timeout identically in broker and result backend transport options."]
+    if broker <= hard_limit + MAX_RETRY_COUNTDOWN:
+        return [f"visibility_timeout ({broker} s) must exceed CHUNK_HARD_TIME_LIMIT plus retry countdown."]
+    return []
 
 
 class Config:
@@ -153,7 +196,20 @@ class Config:
         self.MAX_CHUNKS_PER_JOB = env_int("MAX_CHUNKS_PER_JOB", 100)
         self.CHUNK_SOFT_TIME_LIMIT = env_int("CHUNK_SOFT_TIME_LIMIT", 25 * 60)
         self.CHUNK_HARD_TIME_LIMIT = env_int("CHUNK_HARD_TIME_LIMIT", 30 * 60)
-        self.TASK_MAX_RETRIES = env_int("TASK_MAX_RETRIES", 3)
+        # A chunk whose process died this many times (crash, OOM, kill) fails its job.
+        self.MAX_CHUNK_ATTEMPTS = env_int("MAX_CHUNK_ATTEMPTS", 3)
+        # Running chunks beat every HEARTBEAT_SECONDS; silent for STALE_CHUNK_SECONDS
+        # means their worker is gone. The maintenance task looks every interval.
+        self.HEARTBEAT_SECONDS = env_float("HEARTBEAT_SECONDS", 10)
+        self.STALE_CHUNK_SECONDS = env_float("STALE_CHUNK_SECONDS", 60)
+        self.MAINTENANCE_INTERVAL_SECONDS = env_float("MAINTENANCE_INTERVAL_SECONDS", 15)
+        # Pending uploads older than this are enqueued by the sweeper (the broker was down).
+        self.PENDING_GRACE_SECONDS = env_float("PENDING_GRACE_SECONDS", 5)
+        # Queued work untouched this long is published again (its message was lost).
+        self.REQUEUE_AFTER_SECONDS = env_float("REQUEUE_AFTER_SECONDS", 600)
+        self.WORKER_MAX_TASKS_PER_CHILD = env_int("WORKER_MAX_TASKS_PER_CHILD", 200)
+        self.WORKER_MAX_MEMORY_PER_CHILD_MB = env_int("WORKER_MAX_MEMORY_PER_CHILD_MB", 1024)
+        self.WORKER_SOFT_SHUTDOWN_SECONDS = env_float("WORKER_SOFT_SHUTDOWN_SECONDS", 20)
         self.CELERY_QUEUE = env_str("CELERY_QUEUE", "docjobs")
 
         self.UPLOAD_RATE_LIMIT = env_str("UPLOAD_RATE_LIMIT", "10/hour")
@@ -163,9 +219,7 @@ class Config:
         self.HEALTH_TIMEOUT_SECONDS = env_float("HEALTH_TIMEOUT_SECONDS", 5.0)
         self.JOBS_PAGE_SIZE_MAX = 100
 
-        self.CELERY = celery_settings(
-            self.REDIS_URL, self.CHUNK_SOFT_TIME_LIMIT, self.CHUNK_HARD_TIME_LIMIT
-        ) | {"task_default_queue": self.CELERY_QUEUE}
+        self.CELERY = celery_settings(self) | {"task_default_queue": self.CELERY_QUEUE}
 
     def _engine_options(self) -> dict:
         if not self.SQLALCHEMY_DATABASE_URI.startswith("postgresql"):
@@ -193,6 +247,9 @@ class Config:
             found.append("CHUNK_PAGES and MAX_CHUNKS_PER_JOB must be at least 1.")
         if self.CHUNK_SOFT_TIME_LIMIT >= self.CHUNK_HARD_TIME_LIMIT:
             found.append("CHUNK_SOFT_TIME_LIMIT must be below CHUNK_HARD_TIME_LIMIT.")
+        if self.STALE_CHUNK_SECONDS <= 2 * self.HEARTBEAT_SECONDS:
+            found.append("STALE_CHUNK_SECONDS must be more than twice HEARTBEAT_SECONDS.")
+        found += visibility_timeout_problems(self.CELERY, self.CHUNK_HARD_TIME_LIMIT)
         return found
 
 

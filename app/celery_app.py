@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 from celery import Celery, Task
-from celery.signals import worker_process_init
+from celery.signals import worker_process_init, worker_ready
 from flask import Flask
 
 from app.extensions import db
+from app.jobs.queue import MAINTAIN_TASK
 
 
 def celery_init_app(app: Flask) -> Celery:
@@ -27,5 +28,10 @@ def celery_init_app(app: Flask) -> Celery:
         # A forked pool child must not reuse the parent's sockets: open its own.
         with app.app_context():
             db.engine.dispose(close=False)
+
+    @worker_ready.connect(weak=False)
+    def maintain_at_start(**_: object) -> None:
+        # Uploads accepted while no worker or broker was up are enqueued right away.
+        celery_app.send_task(MAINTAIN_TASK)
 
     return celery_app

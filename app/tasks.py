@@ -6,13 +6,24 @@ import logging
 
 from celery import Task, shared_task
 from celery.exceptions import MaxRetriesExceededError, SoftTimeLimitExceeded
+from flask import current_app
 from kombu.exceptions import OperationalError as BrokerError
 from sqlalchemy.exc import SQLAlchemyError
 
 from app.database import is_transient
 from app.extensions import db
-from app.jobs.processing import analyze_chunk, begin_chunk, complete_chunk, fail_job, start_job
-from app.jobs.queue import PROCESS_CHUNK_TASK, PROCESS_JOB_TASK, publish_chunks
+from app.jobs.heartbeat import ChunkHeartbeat
+from app.jobs.maintenance import maintain
+from app.jobs.processing import (
+    ChunkStopped,
+    analyze_chunk,
+    begin_chunk,
+    complete_chunk,
+    fail_job,
+    release_chunk,
+    start_job,
+)
+from app.jobs.queue import MAINTAIN_TASK, PROCESS_CHUNK_TASK, PROCESS_JOB_TASK, publish_chunks
 from app.pdf import PdfError
 
 log = logging.getLogger(__name__)
@@ -51,8 +62,12 @@ def process_chunk(self: Task, job_id: str, index: int) -> None:
         pages = begin_chunk(job_id, index)
         if pages is None:
             return
-        output = analyze_chunk(job_id, index, *pages)
+        with ChunkHeartbeat(job_id, index, current_app.config["HEARTBEAT_SECONDS"]) as heartbeat:
+            output = analyze_chunk(job_id, index, *pages, should_stop=heartbeat.job_stopped.is_set)
         complete_chunk(job_id, index, output)
+    except ChunkStopped:
+        log.info("Job %s stopped; chunk %d gave up its pages", job_id, index)
+        release_chunk(job_id, index)
     except SoftTimeLimitExceeded:
         db.session.rollback()
         limit = self.app.conf.task_soft_time_limit
@@ -63,3 +78,9 @@ def process_chunk(self: Task, job_id: str, index: int) -> None:
         fail_job(job_id, error.code, str(error), index)
     except Exception as error:  # noqa: BLE001 - recorded on the job, never swallowed
         retry_or_fail(self, job_id, error, index)
+
+
+@shared_task(name=MAINTAIN_TASK, ignore_result=True, acks_late=False)
+def run_maintenance() -> dict[str, int]:
+    """Sweep pending uploads, reap stale chunks, republish lost messages."""
+    return maintain()

@@ -8,9 +8,11 @@ from __future__ import annotations
 
 import logging
 import math
+from collections.abc import Callable
 from typing import NamedTuple
 
 from flask import current_app
+from sqlalchemy.exc import IntegrityError
 
 from app.analysis import analyze_sentence, split_sentences
 from app.database import safe_commit
@@ -30,15 +32,16 @@ class ChunkOutput(NamedTuple):
 
 
 def start_job(job_id: str) -> list[int]:
-    """Split a queued job into chunk rows and return the indexes still to process.
+    """Split a queued job into chunk rows and return the indexes to publish.
 
-    A redelivered start finds the chunks already there and returns the unfinished ones.
+    A redelivered start (its worker died while publishing) finds the chunks already
+    there and returns those still pending.
     """
     job = db.session.get(Job, job_id)
     if job is None or JobStatus(job.status).is_final:
         return []
     if job.status == JobStatus.PROCESSING:
-        return _unfinished_chunk_indexes(job_id)
+        return _pending_chunk_indexes(job_id)
     try:
         document = document_for(job_id)
         db.session.rollback()  # no transaction stays open while pdfium reads
@@ -57,8 +60,9 @@ def start_job(job_id: str) -> list[int]:
         job.status = JobStatus.PROCESSING
         job.started_at = utcnow()
         job.current_step = f"Split {page_count} pages into {len(ranges)} chunks"
+        now = utcnow()
         db.session.add_all(
-            Chunk(job_id=job_id, index=index, first_page=first, last_page=last)
+            Chunk(job_id=job_id, index=index, first_page=first, last_page=last, heartbeat_at=now)
             for index, (first, last) in enumerate(ranges)
         )
         return list(range(len(ranges)))
@@ -76,39 +80,87 @@ def pages_per_chunk(page_count: int) -> int:
     return max(config["CHUNK_PAGES"], math.ceil(page_count / config["MAX_CHUNKS_PER_JOB"]))
 
 
-def _unfinished_chunk_indexes(job_id: str) -> list[int]:
+def _pending_chunk_indexes(job_id: str) -> list[int]:
     return list(
         db.session.scalars(
             db.select(Chunk.index)
-            .where(Chunk.job_id == job_id, Chunk.status != ChunkStatus.COMPLETED)
+            .where(Chunk.job_id == job_id, Chunk.status == ChunkStatus.PENDING)
             .order_by(Chunk.index)
         )
     )
 
 
 def begin_chunk(job_id: str, index: int) -> tuple[int, int] | None:
-    """Mark a chunk running and count the attempt; None when there is nothing to do."""
+    """Mark a chunk running and count the attempt; None when there is nothing to do.
+
+    The attempt is committed before any work, so a PDF that kills its process is
+    retried at most MAX_CHUNK_ATTEMPTS times and then fails its job.
+    """
+    max_attempts = current_app.config["MAX_CHUNK_ATTEMPTS"]
     job_running = db.exists().where(Job.id == job_id, Job.status == JobStatus.PROCESSING)
     statement = (
         db.update(Chunk)
         .where(
-            Chunk.job_id == job_id, Chunk.index == index, Chunk.status != ChunkStatus.COMPLETED, job_running
+            Chunk.job_id == job_id,
+            Chunk.index == index,
+            Chunk.status != ChunkStatus.COMPLETED,
+            Chunk.attempts < max_attempts,
+            job_running,
         )
-        .values(status=ChunkStatus.RUNNING, attempts=Chunk.attempts + 1, started_at=utcnow())
+        .values(
+            status=ChunkStatus.RUNNING,
+            attempts=Chunk.attempts + 1,
+            started_at=utcnow(),
+            heartbeat_at=utcnow(),
+        )
         .returning(Chunk.first_page, Chunk.last_page)
     )
     pages = safe_commit(lambda: db.session.execute(statement).one_or_none())
-    return None if pages is None else tuple(pages)
+    if pages is not None:
+        return tuple(pages)
+    chunk = _get_chunk(job_id, index)
+    if chunk is not None and chunk.status != ChunkStatus.COMPLETED and chunk.attempts >= max_attempts:
+        fail_job(job_id, "worker_lost", attempts_exhausted_message(chunk), index)
+    return None
 
 
-def analyze_chunk(job_id: str, index: int, first_page: int, last_page: int) -> ChunkOutput:
-    """Extract, split and analyse the chunk's pages; touches no database rows."""
+def attempts_exhausted_message(chunk: Chunk) -> str:
+    return (
+        f"Pages {chunk.first_page}-{chunk.last_page} stopped their worker {chunk.attempts} times "
+        "(a crash, running out of memory or a restart); giving up on this document."
+    )
+
+
+class ChunkStopped(Exception):
+    """The chunk's job was cancelled or deleted while the chunk ran."""
+
+
+def release_chunk(job_id: str, index: int) -> None:
+    """Put a chunk that stopped early back to pending, with nothing written."""
+    statement = (
+        db.update(Chunk)
+        .where(Chunk.job_id == job_id, Chunk.index == index, Chunk.status == ChunkStatus.RUNNING)
+        .values(status=ChunkStatus.PENDING)
+    )
+    db.session.rollback()
+    safe_commit(lambda: db.session.execute(statement))
+
+
+def analyze_chunk(
+    job_id: str, index: int, first_page: int, last_page: int, should_stop: Callable[[], bool] = lambda: False
+) -> ChunkOutput:
+    """Extract, split and analyse the chunk's pages; touches no database rows.
+
+    ``should_stop`` is asked at every page boundary; when it says yes, ChunkStopped.
+    """
     document = document_for(job_id)
     db.session.rollback()
     sentences: list[dict] = []
     empty_pages = []
     chars = 0
     for page, text in extract_page_texts(document, first_page, last_page):
+        if should_stop():
+            raise ChunkStopped(f"Job {job_id} stopped at page {page}.")
         chars += len(text)
         spans = split_sentences(text)
         if not spans:
@@ -154,7 +206,12 @@ def complete_chunk(job_id: str, index: int, output: ChunkOutput) -> bool:
         insert_sentences(output.sentences)
         return _count_chunk_done(job_id)
 
-    return safe_commit(apply)
+    try:
+        return safe_commit(apply)
+    except IntegrityError:
+        # The job was deleted while the chunk ran: its sentences have nothing to belong to.
+        db.session.rollback()
+        return False
 
 
 def _count_chunk_done(job_id: str) -> bool:
