@@ -50,13 +50,19 @@ class Worker:
 
     @classmethod
     @contextmanager
-    def started(cls, concurrency: int = 2, env: dict[str, str] | None = None) -> Iterator[Worker]:
-        log_path = Path(os.environ["INSTANCE_DIR"]) / f"worker-{secrets.token_hex(3)}.log"
+    def started(
+        cls, concurrency: int = 2, env: dict[str, str] | None = None, beat: bool = True
+    ) -> Iterator[Worker]:
+        """Run a worker (with an embedded beat for the maintenance task) until the block ends."""
+        name = f"worker-{secrets.token_hex(3)}"
+        log_path = Path(os.environ["INSTANCE_DIR"]) / f"{name}.log"
         command = [
             sys.executable, "-m", "celery", "-A", "celery_worker.celery", "worker",
             "--loglevel", "INFO", "--concurrency", str(concurrency), "--pool", "prefork",
             "--without-gossip", "--without-mingle",
         ]  # fmt: skip
+        if beat:
+            command += ["--beat", "--schedule", str(log_path.with_suffix(".beat"))]
         with log_path.open("w") as log_file:
             process = subprocess.Popen(
                 command,

@@ -1,0 +1,125 @@
+"""The sweeper, the reaper and the attempt cap, run directly against real PostgreSQL and Redis."""
+
+from __future__ import annotations
+
+import secrets
+from datetime import timedelta
+
+import pytest
+
+from app import create_app
+from app.extensions import db
+from app.jobs.maintenance import enqueue_pending_jobs, reap_stale_chunks, republish_idle_chunks
+from app.jobs.processing import begin_chunk, start_job
+from app.jobs.uploads import create_job
+from app.models import Chunk, Job, User
+from app.models.base import utcnow
+from config import TestConfig
+
+
+@pytest.fixture
+def app(app, monkeypatch):
+    """The app publishing to a queue no worker consumes, so nothing races the assertions."""
+    monkeypatch.setenv("CELERY_QUEUE", f"unconsumed-{secrets.token_hex(3)}")
+    quiet = create_app(TestConfig())
+    with quiet.app_context():
+        yield quiet
+
+
+@pytest.fixture
+def job_id(app, shared_pdfs) -> str:
+    user = User(email=f"maint-{secrets.token_hex(4)}@example.com", password_hash="x")
+    db.session.add(user)
+    db.session.commit()
+    return create_job(user.id, "tracemonkey.pdf", (shared_pdfs / "pdfjs__tracemonkey.pdf").read_bytes()).id
+
+
+def age(model, key, **columns_seconds_ago) -> None:
+    """Move timestamps into the past, as time passing would."""
+    values = {name: utcnow() - timedelta(seconds=seconds) for name, seconds in columns_seconds_ago.items()}
+    db.session.execute(db.update(model).where(*key).values(**values))
+    db.session.commit()
+
+
+def chunk(job_id: str, index: int) -> Chunk:
+    db.session.expire_all()
+    return db.session.execute(
+        db.select(Chunk).where(Chunk.job_id == job_id, Chunk.index == index)
+    ).scalar_one()
+
+
+def job(job_id: str) -> Job:
+    db.session.expire_all()
+    return db.session.get(Job, job_id)
+
+
+def test_sweeper_enqueues_pending_uploads_after_the_grace_period(job_id):
+    enqueue_pending_jobs()
+    assert job(job_id).status == "pending"  # too young yet: its own enqueue may still come
+    age(Job, [Job.id == job_id], created_at=60)
+
+    enqueue_pending_jobs()
+    assert job(job_id).status == "queued"
+    assert job(job_id).celery_task_id
+
+
+def test_reaper_requeues_a_silent_chunk_while_attempts_remain(job_id):
+    job(job_id).status = "queued"
+    db.session.commit()
+    start_job(job_id)
+    assert begin_chunk(job_id, 1) is not None
+    age(Chunk, [Chunk.job_id == job_id, Chunk.index == 1], heartbeat_at=3600)
+
+    assert reap_stale_chunks() >= 1
+    reaped = chunk(job_id, 1)
+    assert (reaped.status, reaped.attempts) == ("pending", 1)
+    assert job(job_id).status == "processing"
+
+
+def test_reaper_fails_the_job_when_attempts_are_used_up(job_id, app, monkeypatch):
+    monkeypatch.setitem(app.config, "MAX_CHUNK_ATTEMPTS", 2)
+    job(job_id).status = "queued"
+    db.session.commit()
+    start_job(job_id)
+    for _ in range(2):
+        assert begin_chunk(job_id, 0) is not None
+    age(Chunk, [Chunk.job_id == job_id, Chunk.index == 0], heartbeat_at=3600)
+
+    reap_stale_chunks()
+    failed = job(job_id)
+    assert failed.status == "failed"
+    assert failed.error_code == "worker_lost"
+    assert "2 times" in failed.error_message
+
+
+def test_reaper_reports_a_chunk_killed_at_the_hard_limit_as_timeout(job_id, app):
+    job(job_id).status = "queued"
+    db.session.commit()
+    start_job(job_id)
+    begin_chunk(job_id, 2)
+    hard = app.config["CHUNK_HARD_TIME_LIMIT"]
+    age(Chunk, [Chunk.job_id == job_id, Chunk.index == 2], started_at=hard + 5, heartbeat_at=3600)
+
+    reap_stale_chunks()
+    assert (job(job_id).status, job(job_id).error_code) == ("failed", "timeout")
+
+
+def test_a_chunk_past_its_attempts_fails_the_job_when_redelivered(job_id, app, monkeypatch):
+    monkeypatch.setitem(app.config, "MAX_CHUNK_ATTEMPTS", 1)
+    job(job_id).status = "queued"
+    db.session.commit()
+    start_job(job_id)
+    assert begin_chunk(job_id, 0) is not None  # the run that crashed its process
+
+    assert begin_chunk(job_id, 0) is None  # the redelivered message
+    assert (job(job_id).status, job(job_id).error_code) == ("failed", "worker_lost")
+
+
+def test_pending_chunks_whose_message_was_lost_are_published_again(job_id, app):
+    job(job_id).status = "queued"
+    db.session.commit()
+    start_job(job_id)
+    age(Chunk, [Chunk.job_id == job_id], heartbeat_at=app.config["REQUEUE_AFTER_SECONDS"] + 60)
+
+    assert republish_idle_chunks() == 5
+    assert republish_idle_chunks() == 0  # published once per idle period, not every run
