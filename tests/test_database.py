@@ -86,3 +86,19 @@ def test_integrity_errors_are_not_retried(app_context, sleeps):
         safe_commit(apply)
     assert len(attempts) == 1
     assert sleeps == []
+
+
+def test_a_soft_time_limit_inside_a_commit_is_neither_swallowed_nor_retried(app_context, sleeps):
+    from celery.exceptions import SoftTimeLimitExceeded
+
+    attempts = []
+
+    def apply() -> None:
+        attempts.append(1)
+        add_user(f"soft-{secrets.token_hex(4)}@example.com")
+        raise SoftTimeLimitExceeded()
+
+    with pytest.raises(SoftTimeLimitExceeded):
+        safe_commit(apply)
+    assert len(attempts) == 1
+    assert sleeps == []
