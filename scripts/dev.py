@@ -5,7 +5,7 @@ Celery worker as child processes, prefixes their output with `[web]` / `[worker]
 and stops both on Ctrl-C or when either one dies.
 
 Environment: PORT (default 8000), WORKER_CONCURRENCY (default 2),
-SHUTDOWN_GRACE_SECONDS (default 20). Standard library only.
+SHUTDOWN_GRACE_SECONDS (default 30). Standard library only.
 """
 
 from __future__ import annotations
@@ -99,7 +99,9 @@ def start_child(spec: ProcessSpec) -> Child:
         stdin=subprocess.DEVNULL,
         stdout=subprocess.PIPE,
         stderr=subprocess.STDOUT,
-        env={**os.environ, "PYTHONUNBUFFERED": "1"},
+        # REMAP_SIGTERM makes Celery's SIGTERM a soft shutdown: running chunks get
+        # WORKER_SOFT_SHUTDOWN_SECONDS, then go back to the queue (gunicorn ignores it).
+        env={"REMAP_SIGTERM": "SIGQUIT", **os.environ, "PYTHONUNBUFFERED": "1"},
         process_group=0,
     )
     assert process.stdout is not None
@@ -241,7 +243,7 @@ def main() -> int:
     """Migrate the database, then run the API and a worker until stopped."""
     port = int(env_number("PORT", 8000))
     concurrency = int(env_number("WORKER_CONCURRENCY", 2))
-    grace_seconds = env_number("SHUTDOWN_GRACE_SECONDS", 20.0)
+    grace_seconds = env_number("SHUTDOWN_GRACE_SECONDS", 30.0)
     os.chdir(REPO_ROOT)
 
     returncode = upgrade_database()

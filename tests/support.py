@@ -67,7 +67,7 @@ class Worker:
             process = subprocess.Popen(
                 command,
                 cwd=REPO_ROOT,
-                env=os.environ | (env or {}),
+                env=os.environ | {"REMAP_SIGTERM": "SIGQUIT"} | (env or {}),  # as deployments run it
                 stdout=log_file,
                 stderr=subprocess.STDOUT,
             )

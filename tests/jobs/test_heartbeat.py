@@ -29,7 +29,9 @@ def running_chunk(app_context, shared_pdfs) -> tuple[str, int]:
 
 def heartbeat_at(job_id: str, index: int):
     db.session.expire_all()
-    return db.session.scalar(db.select(Chunk.heartbeat_at).where(Chunk.job_id == job_id, Chunk.index == index))
+    return db.session.scalar(
+        db.select(Chunk.heartbeat_at).where(Chunk.job_id == job_id, Chunk.index == index)
+    )
 
 
 def wait_until(condition, timeout: float = 5) -> bool:
