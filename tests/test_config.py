@@ -95,3 +95,25 @@ def test_effective_configuration_is_logged_without_passwords(monkeypatch, caplog
     assert "Effective configuration" in logged
     assert "hunter2" not in logged
     assert redact("postgresql://user:pw@host/db") == "postgresql://user:***@host/db"
+
+
+def test_start_up_refuses_a_visibility_timeout_that_a_long_chunk_could_outlive():
+    from config import visibility_timeout_problems
+
+    config = TestConfig()
+    assert visibility_timeout_problems(config.CELERY, config.CHUNK_HARD_TIME_LIMIT) == []
+    short = config.CELERY | {
+        "broker_transport_options": {"visibility_timeout": 60},
+        "result_backend_transport_options": {"visibility_timeout": 60},
+    }
+    assert "must exceed" in visibility_timeout_problems(short, config.CHUNK_HARD_TIME_LIMIT)[0]
+    lopsided = config.CELERY | {"result_backend_transport_options": {}}
+    assert "identically" in visibility_timeout_problems(lopsided, config.CHUNK_HARD_TIME_LIMIT)[0]
+
+
+def test_workers_recycle_children_and_shut_down_softly():
+    celery = TestConfig().CELERY
+    assert celery["worker_max_tasks_per_child"] > 0
+    assert celery["worker_max_memory_per_child"] > 0
+    assert celery["worker_soft_shutdown_timeout"] > 0
+    assert celery["beat_schedule"]["maintain"]["task"] == "docjobs.maintain"
