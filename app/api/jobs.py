@@ -8,13 +8,16 @@ from flask_jwt_extended import jwt_required, verify_jwt_in_request
 from app.api.requests import current_user_id, int_arg
 from app.errors import ApiError
 from app.extensions import db, limiter
-from app.jobs.uploads import create_job, enqueue_job
+from app.jobs.uploads import accept_upload
 from app.jobs.views import job_detail, job_summary
 from app.models import Job
 
 bp = Blueprint("jobs", __name__)
 
 SENTENCE_PAGE_MAX = 5000
+IDEMPOTENCY_KEY_MAX = 200
+TRUE_WORDS = {"1", "true", "yes", "on"}
+FALSE_WORDS = {"", "0", "false", "no", "off"}
 
 
 def upload_rate_key() -> str:
@@ -34,6 +37,33 @@ def owned_job(job_id: str) -> Job:
     return job
 
 
+def idempotency_key() -> str | None:
+    """Read the optional Idempotency-Key header: 1 to 200 printable ASCII characters."""
+    key = request.headers.get("Idempotency-Key")
+    if key is not None and not (
+        1 <= len(key) <= IDEMPOTENCY_KEY_MAX and all(" " <= char <= "~" for char in key)
+    ):
+        raise ApiError(
+            "invalid_idempotency_key",
+            f"Idempotency-Key must be 1 to {IDEMPOTENCY_KEY_MAX} printable ASCII characters, e.g. a UUID.",
+            400,
+        )
+    return key
+
+
+def force_requested() -> bool:
+    """Read the ``force`` flag from the form or the query string: true asks for a fresh run."""
+    value = request.form.get("force", request.args.get("force", "")).strip().lower()
+    if value not in TRUE_WORDS | FALSE_WORDS:
+        raise ApiError("invalid_parameter", "force must be true or false.", 400)
+    return value in TRUE_WORDS
+
+
+def job_location(job: Job) -> dict[str, str]:
+    """The Location header that points at the job."""
+    return {"Location": url_for("api.jobs.get_job", job_id=job.id)}
+
+
 @bp.post("/jobs")
 @bp.post("/process-pdf-async")
 @limiter.limit(lambda: current_app.config["UPLOAD_RATE_LIMIT"], key_func=upload_rate_key)
@@ -42,12 +72,12 @@ def upload():
     upload_file = request.files.get("file")
     if upload_file is None:
         raise ApiError("missing_file", "Send the PDF as multipart/form-data in the field 'file'.", 400)
+    key, force = idempotency_key(), force_requested()
     with upload_file.stream:
         data = upload_file.read()
-    job = create_job(current_user_id(), upload_file.filename, data)
-    enqueue_job(job)
-    location = url_for("api.jobs.get_job", job_id=job.id)
-    return jsonify(job_summary(job)), 202, {"Location": location}
+    job, deduplicated = accept_upload(current_user_id(), upload_file.filename, data, key, force)
+    body = job_summary(job) | {"deduplicated": deduplicated}
+    return jsonify(body), 200 if deduplicated else 202, job_location(job)
 
 
 @bp.get("/jobs")

@@ -1,24 +1,34 @@
-"""Accept an uploaded PDF: validate it, commit the job with its bytes, then enqueue it."""
+"""Accept an uploaded PDF: validate it, commit the job with its bytes, then enqueue it.
+
+An upload that repeats an earlier one (same Idempotency-Key, or the same file while
+its job is live or completed) gets that job back instead of a new one.
+"""
 
 from __future__ import annotations
 
 import hashlib
-import logging
 import unicodedata
-import uuid
+from typing import NamedTuple
 
 from flask import current_app
+from sqlalchemy.exc import IntegrityError
 
 from app.errors import ApiError
 from app.extensions import db
-from app.jobs.queue import BrokerUnavailable, publish_job
+from app.jobs.queue import enqueue_job
 from app.jobs.storage import store_document
 from app.models import Job, JobStatus
 from app.pdf import looks_like_pdf
 
-log = logging.getLogger(__name__)
-
 DEFAULT_FILENAME = "document.pdf"
+
+# An earlier job of these statuses answers a repeated upload of its file.
+REUSABLE_STATUSES = (JobStatus.PENDING, JobStatus.QUEUED, JobStatus.PROCESSING, JobStatus.COMPLETED)
+
+
+class AcceptedUpload(NamedTuple):
+    job: Job
+    deduplicated: bool  # True when an earlier job answers the upload
 
 
 def sanitize_filename(name: str | None) -> str:
@@ -43,11 +53,19 @@ def validate_upload(data: bytes, max_bytes: int) -> None:
 def create_job(owner_id: int, filename: str | None, data: bytes) -> Job:
     """Validate the upload and commit a pending job together with its document."""
     validate_upload(data, current_app.config["MAX_UPLOAD_BYTES"])
+    return insert_job(owner_id, filename, data, hashlib.sha256(data).hexdigest())
+
+
+def insert_job(
+    owner_id: int, filename: str | None, data: bytes, sha256: str, idempotency_key: str | None = None
+) -> Job:
+    """Commit a pending job together with its document."""
     job = Job(
         owner_id=owner_id,
         filename=sanitize_filename(filename),
         size_bytes=len(data),
-        sha256=hashlib.sha256(data).hexdigest(),
+        sha256=sha256,
+        idempotency_key=idempotency_key,
         status=JobStatus.PENDING,
     )
     db.session.add(job)
@@ -57,21 +75,56 @@ def create_job(owner_id: int, filename: str | None, data: bytes) -> Job:
     return job
 
 
-def enqueue_job(job: Job) -> None:
-    """Hand a committed job to the workers; if the broker is down it stays pending."""
-    task_id = str(uuid.uuid4())
-    job.status = JobStatus.QUEUED
-    job.celery_task_id = task_id
-    job.current_step = "Queued"
-    db.session.commit()
+def accept_upload(
+    owner_id: int, filename: str | None, data: bytes, idempotency_key: str | None, force: bool
+) -> AcceptedUpload:
+    """Return the earlier job this upload repeats, or commit and enqueue a new one."""
+    validate_upload(data, current_app.config["MAX_UPLOAD_BYTES"])
+    sha256 = hashlib.sha256(data).hexdigest()
+    earlier = earlier_job(owner_id, sha256, idempotency_key, force)
+    if earlier is not None:
+        return AcceptedUpload(earlier, deduplicated=True)
     try:
-        publish_job(job.id, task_id)
-    except BrokerUnavailable as exc:
-        log.warning("Could not enqueue job %s, it stays pending: %s", job.id, exc)
-        db.session.execute(
-            db.update(Job)
-            .where(Job.id == job.id, Job.status == JobStatus.QUEUED)
-            .values(status=JobStatus.PENDING, celery_task_id=None, current_step="Waiting for the queue")
+        job = insert_job(owner_id, filename, data, sha256, idempotency_key)
+    except IntegrityError:
+        # A concurrent upload with the same key won the unique index: answer with its job.
+        db.session.rollback()
+        winner = job_for_key(owner_id, idempotency_key, sha256) if idempotency_key else None
+        if winner is None:
+            raise
+        return AcceptedUpload(winner, deduplicated=True)
+    enqueue_job(job.id)
+    return AcceptedUpload(job, deduplicated=False)
+
+
+def earlier_job(owner_id: int, sha256: str, idempotency_key: str | None, force: bool) -> Job | None:
+    """The job this upload repeats: the key's job, else a live or completed run of the same file."""
+    if idempotency_key is not None:
+        return job_for_key(owner_id, idempotency_key, sha256)
+    if force:
+        return None
+    return reusable_job_for_file(owner_id, sha256)
+
+
+def job_for_key(owner_id: int, idempotency_key: str, sha256: str) -> Job | None:
+    """The user's job created with this key; the key must not be reused for another file."""
+    job = db.session.scalars(
+        db.select(Job).where(Job.owner_id == owner_id, Job.idempotency_key == idempotency_key)
+    ).one_or_none()
+    if job is not None and job.sha256 != sha256:
+        raise ApiError(
+            "idempotency_key_reused",
+            "This Idempotency-Key was used for a different file; send a new key for a new upload.",
+            422,
         )
-        db.session.commit()
-        db.session.refresh(job)
+    return job
+
+
+def reusable_job_for_file(owner_id: int, sha256: str) -> Job | None:
+    """The user's newest live or completed job for the same file."""
+    return db.session.scalars(
+        db.select(Job)
+        .where(Job.owner_id == owner_id, Job.sha256 == sha256, Job.status.in_(REUSABLE_STATUSES))
+        .order_by(Job.created_at.desc())
+        .limit(1)
+    ).first()

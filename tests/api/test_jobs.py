@@ -73,7 +73,8 @@ def test_other_users_job_is_not_found(client):
 
 def test_listing_is_newest_first_and_paginated(client):
     headers = auth_headers(client)
-    ids = [upload(client, headers, PDF_HEADER, f"{n}.pdf").json["job_id"] for n in range(3)]
+    # Different bytes: the same file again would answer with the first job.
+    ids = [upload(client, headers, PDF_HEADER + bytes([n]), f"{n}.pdf").json["job_id"] for n in range(3)]
 
     first = client.get("/api/v1/jobs?per_page=2", headers=headers).json
     second = client.get("/api/v1/jobs?per_page=2&page=2", headers=headers).json
@@ -93,7 +94,7 @@ def test_uploads_are_rate_limited_per_user_with_retry_after(app, monkeypatch):
     limited = create_app(TestConfig()).test_client()
     headers, other = auth_headers(limited), auth_headers(limited)
 
-    assert [upload(limited, headers, PDF_HEADER).status_code for _ in range(2)] == [202, 202]
+    assert [upload(limited, headers, PDF_HEADER + bytes([n])).status_code for n in range(2)] == [202, 202]
     refused = upload(limited, headers, PDF_HEADER)
     assert refused.status_code == 429
     assert refused.json["error"]["code"] == "rate_limited"
