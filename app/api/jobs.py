@@ -1,4 +1,4 @@
-"""Upload PDFs, list jobs and poll one job."""
+"""Upload PDFs, list jobs, poll, cancel, retry and delete one job."""
 
 from __future__ import annotations
 
@@ -8,6 +8,7 @@ from flask_jwt_extended import jwt_required, verify_jwt_in_request
 from app.api.requests import current_user_id, int_arg
 from app.errors import ApiError
 from app.extensions import db, limiter
+from app.jobs.control import cancel_job, delete_job, retry_job
 from app.jobs.uploads import accept_upload
 from app.jobs.views import job_detail, job_summary
 from app.models import Job
@@ -103,3 +104,26 @@ def get_job(job_id: str):
     offset = int_arg("sentences_offset", 0, 0, 10_000_000)
     limit = int_arg("sentences_limit", 1000, 1, SENTENCE_PAGE_MAX)
     return jsonify(job_detail(owned_job(job_id), offset, limit))
+
+
+@bp.post("/jobs/<job_id>/cancel")
+@jwt_required()
+def cancel(job_id: str):
+    job = owned_job(job_id)
+    cancel_job(job)
+    return jsonify(job_summary(job))
+
+
+@bp.post("/jobs/<job_id>/retry")
+@jwt_required()
+def retry(job_id: str):
+    job = owned_job(job_id)
+    retry_job(job)
+    return jsonify(job_summary(job)), 202, job_location(job)
+
+
+@bp.delete("/jobs/<job_id>")
+@jwt_required()
+def delete(job_id: str):
+    delete_job(owned_job(job_id))
+    return "", 204

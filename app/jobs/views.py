@@ -35,17 +35,18 @@ def job_summary(job: Job) -> dict:
 
 
 def job_detail(job: Job, sentence_offset: int, sentence_limit: int) -> dict:
-    """A job; once it ended, its per-chunk results and, if completed, a page of its sentences.
+    """A job; once it ended, its per-chunk results and, if completed or cancelled, a page of its sentences.
 
     While a job runs, polls get the job row alone: they are frequent and must stay cheap.
+    A cancelled job keeps the sentences its chunks wrote before it stopped.
     """
     detail = job_summary(job)
     if not JobStatus(job.status).is_final:
         return detail
     detail["chunks"] = [_chunk_view(chunk) for chunk in _chunks(job.id)]
-    if job.status == JobStatus.COMPLETED:
+    if job.status in (JobStatus.COMPLETED, JobStatus.CANCELLED):
         detail["sentences"] = _sentences(job.id, sentence_offset, sentence_limit)
-        detail["sentence_count"] = sum(c["result"]["sentence_count"] for c in detail["chunks"])
+        detail["sentence_count"] = sum(c["result"]["sentence_count"] for c in detail["chunks"] if c["result"])
         detail["sentences_offset"] = sentence_offset
     return detail
 

@@ -42,6 +42,13 @@ def idle_client(app: Flask) -> Iterator[FlaskClient]:
     redis.Redis.from_url(TEST_REDIS_URL).delete(queue)
 
 
+@pytest.fixture(scope="session")
+def broker_down_client(app: Flask) -> Iterator[FlaskClient]:
+    """A client whose broker is unreachable: every publish fails."""
+    with extra_app(REDIS_URL="redis://127.0.0.1:1/15") as down_app:
+        yield down_app.test_client()
+
+
 @pytest.fixture
 def run_sql(app: Flask) -> Callable[..., list[sa.Row]]:
     """Run one SQL statement on the test database in its own transaction and return its rows."""
