@@ -11,6 +11,7 @@ import logging
 from app.database import safe_commit
 from app.errors import ApiError
 from app.extensions import db
+from app.jobs.processing import locked_job
 from app.jobs.queue import BrokerUnavailable, enqueue_job, publish_chunks
 from app.models import Chunk, ChunkStatus, Document, Job, JobStatus, Sentence
 from app.models.base import utcnow
@@ -72,10 +73,8 @@ def retry_job(job: Job) -> None:
 
 def reopen_failed_job(job_id: str) -> list[int] | None:
     """Put a failed job back to work and return the chunk indexes to run; None if it is not failed."""
-    job = db.session.scalars(
-        db.select(Job).where(Job.id == job_id).with_for_update().execution_options(populate_existing=True)
-    ).one()
-    if job.status != JobStatus.FAILED:
+    job = locked_job(job_id)
+    if job is None or job.status != JobStatus.FAILED:
         return None
     job.error_code = job.error_message = job.finished_at = None
     if job.total_chunks == 0:

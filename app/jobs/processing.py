@@ -52,7 +52,7 @@ def start_job(job_id: str) -> list[int]:
     ranges = chunk_page_ranges(page_count, pages_per_chunk(page_count))
 
     def split() -> list[int]:
-        job = db.session.get(Job, job_id)
+        job = locked_job(job_id)
         if job is None or job.status not in (JobStatus.PENDING, JobStatus.QUEUED):
             return []
         job.page_count = page_count
@@ -240,7 +240,7 @@ def fail_job(job_id: str, code: str, message: str, chunk_index: int | None = Non
     """Record a job's failure (and its chunk's) unless the job has already ended."""
 
     def apply() -> bool:
-        job = db.session.get(Job, job_id)
+        job = locked_job(job_id)
         if job is None or JobStatus(job.status).is_final:
             return False
         if chunk_index is not None and (chunk := _get_chunk(job_id, chunk_index)) is not None:
@@ -255,6 +255,11 @@ def fail_job(job_id: str, code: str, message: str, chunk_index: int | None = Non
     if failed:
         log.warning("Job %s failed (%s): %s", job_id, code, message)
     return failed
+
+
+def locked_job(job_id: str) -> Job | None:
+    """Load a job fresh and lock its row, so a concurrent cancel cannot be overwritten."""
+    return db.session.get(Job, job_id, with_for_update=True, populate_existing=True)
 
 
 def _get_chunk(job_id: str, index: int) -> Chunk | None:
