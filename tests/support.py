@@ -30,9 +30,9 @@ def database_url(name: str) -> str:
     return ADMIN_DATABASE_URL.rsplit("/", 1)[0] + "/" + name
 
 
-def admin_execute(statement: str) -> None:
-    """Run one statement outside a transaction (CREATE/DROP DATABASE) on the admin database."""
-    connection = psycopg2.connect(ADMIN_DATABASE_URL, connect_timeout=5)
+def admin_execute(statement: str, url: str = ADMIN_DATABASE_URL) -> None:
+    """Run one statement outside a transaction (CREATE/DROP DATABASE), by default on the admin database."""
+    connection = psycopg2.connect(url, connect_timeout=5)
     connection.autocommit = True
     try:
         with connection.cursor() as cursor:

@@ -1,0 +1,77 @@
+"""A small HTTP client for the API under gunicorn that remembers every status it was answered."""
+
+from __future__ import annotations
+
+import io
+import json
+import secrets
+import threading
+import urllib.error
+import urllib.request
+from typing import NamedTuple
+
+from werkzeug.datastructures import FileStorage, MultiDict
+from werkzeug.test import encode_multipart
+
+from tests.support import PASSWORD
+
+
+class Reply(NamedTuple):
+    status: int
+    body: dict
+
+
+class ApiClient:
+    """Call the API over real HTTP, from any number of threads."""
+
+    def __init__(self, base_url: str) -> None:
+        self.base_url = base_url
+        self.answers: list[tuple[str, int]] = []  # ("POST /api/v1/jobs", 202), in arrival order
+        self._lock = threading.Lock()
+
+    def call(
+        self,
+        method: str,
+        path: str,
+        headers: dict[str, str] | None = None,
+        body: bytes | None = None,
+        content_type: str = "application/json",
+    ) -> Reply:
+        request = urllib.request.Request(
+            self.base_url + path, data=body, method=method, headers=headers or {}
+        )
+        if body is not None:
+            request.add_header("Content-Type", content_type)
+        try:
+            with urllib.request.urlopen(request, timeout=60) as response:
+                status, raw = response.status, response.read()
+        except urllib.error.HTTPError as error:
+            status, raw = error.code, error.read()
+        with self._lock:
+            self.answers.append((f"{method} {path.split('?')[0]}", status))
+        try:
+            return Reply(status, json.loads(raw) if raw else {})
+        except ValueError:
+            return Reply(status, {"unparsed": raw.decode(errors="replace")[:500]})
+
+    def new_user(self) -> dict[str, str]:
+        """Register a user and return the Authorization header of its access token."""
+        credentials = json.dumps({"email": f"chaos-{secrets.token_hex(5)}@example.com", "password": PASSWORD})
+        registered = self.call("POST", "/api/v1/auth/register", body=credentials.encode())
+        assert registered.status == 201, registered
+        login = self.call("POST", "/api/v1/auth/login", body=credentials.encode())
+        assert login.status == 200, login
+        return {"Authorization": f"Bearer {login.body['access_token']}"}
+
+    def upload(self, headers: dict[str, str], data: bytes, filename: str = "doc.pdf") -> Reply:
+        boundary, body = encode_multipart(MultiDict({"file": FileStorage(io.BytesIO(data), filename)}))
+        content_type = f"multipart/form-data; boundary={boundary}"
+        return self.call("POST", "/api/v1/jobs", headers, body, content_type)
+
+    def job(self, headers: dict[str, str], job_id: str) -> Reply:
+        return self.call("GET", f"/api/v1/jobs/{job_id}?sentences_limit=1", headers)
+
+    def server_errors(self) -> list[tuple[str, int]]:
+        """Every answer of 500 or more so far."""
+        with self._lock:
+            return [answer for answer in self.answers if answer[1] >= 500]
