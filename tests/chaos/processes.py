@@ -34,6 +34,15 @@ def descendants(pid: int) -> list[int]:
     return found
 
 
+def is_alive(pid: int) -> bool:
+    """Tell whether a process still runs; a zombie (dead, not yet reaped by its parent) does not."""
+    try:
+        state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
+    except (OSError, IndexError):
+        return False
+    return state not in ("Z", "X")
+
+
 def kill_worker_outright(worker: Worker) -> None:
     """SIGKILL a worker's main process and every process under it, as a crashed machine would."""
     main = worker.process.pid

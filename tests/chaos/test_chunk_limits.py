@@ -13,7 +13,7 @@ import pytest
 
 from bench.textpdf import make_text_pdf
 from tests.chaos.probes import Database
-from tests.chaos.processes import kill_worker_outright, pid_running_chunk
+from tests.chaos.processes import is_alive, kill_worker_outright, pid_running_chunk
 from tests.chaos.servers import wait_until
 
 ONE_CHUNK = {"CHUNK_PAGES": 5000}
@@ -85,7 +85,7 @@ def test_a_hung_chunk_is_killed_at_the_hard_limit_and_reaped_as_timeout(stack, s
         assert chunk_running(stack.database, job_id, 1), "the chunk ended before it could be frozen"
         stack.database.wait_for_jobs([job_id], timeout=3 + STALE_SECONDS + MAINTENANCE_SECONDS + 5)
         assert "Hard time limit (3s) exceeded" in worker.log()
-        assert not os.path.exists(f"/proc/{hung}"), "the hung process outlived the hard limit"
+        assert not is_alive(hung), "the hung process outlived the hard limit"
 
     assert_failed_without_sentences(stack.database, job_id, "timeout")
     assert "ran into the hard time limit" in stack.database.job(job_id).error_message
