@@ -29,9 +29,18 @@ from app.pdf import PdfError
 log = logging.getLogger(__name__)
 
 
+def discard_session() -> None:
+    """Roll back, even on a connection that is already gone: the error being handled matters more."""
+    try:
+        db.session.rollback()
+    except SQLAlchemyError as error:
+        log.warning("Rollback failed (%s); dropping the session", error)
+        db.session.remove()
+
+
 def retry_or_fail(task: Task, job_id: str, error: Exception, chunk_index: int | None = None) -> None:
     """Retry a transient failure with exponential backoff; fail the job once retries run out."""
-    db.session.rollback()
+    discard_session()
     transient = isinstance(error, BrokerError) or (isinstance(error, SQLAlchemyError) and is_transient(error))
     if transient:
         try:
@@ -59,7 +68,8 @@ def process_job(self: Task, job_id: str) -> None:
 def process_chunk(self: Task, job_id: str, index: int) -> None:
     """Process one chunk of pages and record its results."""
     try:
-        pages = begin_chunk(job_id, index)
+        redelivered = bool((self.request.delivery_info or {}).get("redelivered"))
+        pages = begin_chunk(job_id, index, redelivered)
         if pages is None:
             return
         with ChunkHeartbeat(job_id, index, current_app.config["HEARTBEAT_SECONDS"]) as heartbeat:

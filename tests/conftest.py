@@ -30,6 +30,7 @@ os.environ.update(
         "RATELIMIT_KEY_PREFIX": f"docjobs-test-{RUN_ID}",
         "UPLOAD_RATE_LIMIT": "10000/hour",
         "CHUNK_PAGES": "3",
+        "WORKER_SOFT_SHUTDOWN_SECONDS": "3",  # workers stop within the tests' patience
         "INSTANCE_DIR": tempfile.mkdtemp(prefix="docjobs-test-"),
     }
 )

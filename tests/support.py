@@ -10,7 +10,7 @@ import subprocess
 import sys
 import time
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from pathlib import Path
 
 import psycopg2
@@ -70,6 +70,7 @@ class Worker:
                 env=os.environ | {"REMAP_SIGTERM": "SIGQUIT"} | (env or {}),  # as deployments run it
                 stdout=log_file,
                 stderr=subprocess.STDOUT,
+                start_new_session=True,  # its pool and beat can be stopped as one group
             )
         worker = cls(process, log_path)
         try:
@@ -92,13 +93,14 @@ class Worker:
         raise TimeoutError(f"The worker was not ready after {timeout} s:\n{self.log()}")
 
     def stop(self, timeout: float = 20) -> None:
+        """SIGTERM (a soft shutdown), then SIGKILL whatever of its process group is left."""
         if self.process.poll() is None:
             self.process.send_signal(signal.SIGTERM)
-            try:
+            with suppress(subprocess.TimeoutExpired):
                 self.process.wait(timeout)
-            except subprocess.TimeoutExpired:
-                self.process.kill()
-                self.process.wait(5)
+        with suppress(ProcessLookupError):
+            os.killpg(self.process.pid, signal.SIGKILL)  # an orphaned beat would publish forever
+        self.process.wait(5)
 
 
 def auth_headers(client: FlaskClient, email: str | None = None) -> dict[str, str]:

@@ -9,6 +9,7 @@ from __future__ import annotations
 import logging
 import math
 from collections.abc import Callable
+from datetime import timedelta
 from typing import NamedTuple
 
 from flask import current_app
@@ -90,37 +91,40 @@ def _pending_chunk_indexes(job_id: str) -> list[int]:
     )
 
 
-def begin_chunk(job_id: str, index: int) -> tuple[int, int] | None:
+def begin_chunk(job_id: str, index: int, redelivered: bool = False) -> tuple[int, int] | None:
     """Mark a chunk running and count the attempt; None when there is nothing to do.
 
     The attempt is committed before any work, so a PDF that kills its process is
-    retried at most MAX_CHUNK_ATTEMPTS times and then fails its job.
+    retried at most MAX_CHUNK_ATTEMPTS times and then fails its job. A chunk that is
+    running with a fresh heartbeat is left to its worker, so a second message for it
+    (republished by maintenance) does not start it twice; but a *redelivered* message
+    comes back only once the run that held it ended (process died, worker shut down),
+    so it takes the chunk over at once.
     """
-    max_attempts = current_app.config["MAX_CHUNK_ATTEMPTS"]
+    config = current_app.config
+    max_attempts = config["MAX_CHUNK_ATTEMPTS"]
+    now = utcnow()
+    this_chunk = (Chunk.job_id == job_id, Chunk.index == index, Chunk.status != ChunkStatus.COMPLETED)
+    not_running = db.or_(
+        Chunk.status != ChunkStatus.RUNNING,
+        Chunk.heartbeat_at < now - timedelta(seconds=config["STALE_CHUNK_SECONDS"]),
+        db.literal(redelivered),
+    )
     job_running = db.exists().where(Job.id == job_id, Job.status == JobStatus.PROCESSING)
     statement = (
         db.update(Chunk)
-        .where(
-            Chunk.job_id == job_id,
-            Chunk.index == index,
-            Chunk.status != ChunkStatus.COMPLETED,
-            Chunk.attempts < max_attempts,
-            job_running,
-        )
-        .values(
-            status=ChunkStatus.RUNNING,
-            attempts=Chunk.attempts + 1,
-            started_at=utcnow(),
-            heartbeat_at=utcnow(),
-        )
+        .where(*this_chunk, not_running, Chunk.attempts < max_attempts, job_running)
+        .values(status=ChunkStatus.RUNNING, attempts=Chunk.attempts + 1, started_at=now, heartbeat_at=now)
         .returning(Chunk.first_page, Chunk.last_page)
     )
     pages = safe_commit(lambda: db.session.execute(statement).one_or_none())
     if pages is not None:
         return tuple(pages)
-    chunk = _get_chunk(job_id, index)
-    if chunk is not None and chunk.status != ChunkStatus.COMPLETED and chunk.attempts >= max_attempts:
-        fail_job(job_id, "worker_lost", attempts_exhausted_message(chunk), index)
+    exhausted = db.session.scalars(
+        db.select(Chunk).where(*this_chunk, not_running, Chunk.attempts >= max_attempts, job_running)
+    ).one_or_none()
+    if exhausted is not None:
+        fail_job(job_id, "worker_lost", attempts_exhausted_message(exhausted), index)
     return None
 
 

@@ -10,6 +10,10 @@ import csv
 import io
 import json
 
+import psycopg2
+from sqlalchemy.engine import Connection
+from sqlalchemy.exc import DBAPIError
+
 from app.extensions import db
 from app.models import Sentence
 
@@ -30,5 +34,22 @@ def insert_sentences(rows: list[dict]) -> None:
     for row in rows:
         writer.writerow([*(row[c] for c in COLUMNS[:-1]), json.dumps(row["analysis"], separators=(",", ":"))])
     buffer.seek(0)
-    with connection.connection.driver_connection.cursor() as cursor:
-        cursor.copy_expert(_COPY_SQL, buffer)
+    try:
+        with connection.connection.driver_connection.cursor() as cursor:
+            cursor.copy_expert(_COPY_SQL, buffer)
+    except psycopg2.Error as error:
+        raise _as_sqlalchemy_error(connection, error) from error
+
+
+def _as_sqlalchemy_error(connection: Connection, error: psycopg2.Error) -> DBAPIError:
+    """Wrap a driver error the way SQLAlchemy wraps its own statements' errors.
+
+    COPY runs on the raw cursor, outside SQLAlchemy; without this a lost connection
+    would be neither invalidated nor recognised as transient by safe_commit.
+    """
+    lost = connection.dialect.is_disconnect(error, connection.connection.driver_connection, None)
+    if lost:
+        connection.invalidate(error)
+    return DBAPIError.instance(
+        _COPY_SQL, None, error, psycopg2.Error, connection_invalidated=lost, dialect=connection.dialect
+    )

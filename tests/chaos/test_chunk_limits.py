@@ -133,11 +133,6 @@ def test_a_chunk_that_keeps_killing_its_whole_worker_is_reaped_as_worker_lost(st
     assert took <= bound, f"the job failed {took:.1f} s after the last death"
 
 
-@pytest.mark.xfail(
-    strict=True,
-    raises=AssertionError,
-    reason="app bug: begin_chunk (app/jobs/processing.py) restarts a running chunk",
-)
 @pytest.mark.timeout(60)
 def test_a_chunk_delivered_again_while_it_runs_is_not_run_a_second_time(stack, slow_pdf):
     # Delivery is at least once: the republisher, a Redis redelivery, or Celery's requeue

@@ -21,13 +21,6 @@ TERMINATE_OTHERS = (
     "SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity"
     " WHERE datname = current_database() AND pid <> pg_backend_pid()"
 )
-# Until it is fixed: a connection lost during the COPY of a chunk's sentences raises a bare
-# psycopg2 error that safe_commit does not retry; the task dies and its chunk waits for the reaper.
-COPY_NOT_RETRIED = pytest.mark.xfail(
-    strict=True,
-    raises=AssertionError,
-    reason="app bug: app/jobs/sentence_writer.py lets driver errors from COPY escape safe_commit",
-)
 TERMINATE_COPIES = (
     "SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity"
     " WHERE datname = current_database() AND state = 'active' AND query LIKE 'COPY sentences%%'"
@@ -54,7 +47,6 @@ def stack(cluster: PostgresCluster) -> Iterator[Stack]:
         yield running
 
 
-@COPY_NOT_RETRIED
 @pytest.mark.timeout(90)
 def test_a_job_completes_while_its_database_connections_are_terminated_again_and_again(stack):
     pdf = make_text_pdf(200, chars_per_page=10_000, seed=100)  # 100 dense chunks: seconds of work
@@ -76,7 +68,6 @@ def test_a_job_completes_while_its_database_connections_are_terminated_again_and
     assert_completed_exactly_once(stack.database, job_id, pdf, CHUNK_PAGES)
 
 
-@COPY_NOT_RETRIED
 @pytest.mark.timeout(60)
 def test_a_connection_cut_while_a_chunk_copies_its_sentences_is_retried_at_once(stack):
     pdf = make_text_pdf(200, chars_per_page=10_000, seed=102)

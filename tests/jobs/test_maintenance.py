@@ -83,7 +83,7 @@ def test_reaper_fails_the_job_when_attempts_are_used_up(job_id, app, monkeypatch
     start_job(job_id)
     for _ in range(2):
         assert begin_chunk(job_id, 0) is not None
-    age(Chunk, [Chunk.job_id == job_id, Chunk.index == 0], heartbeat_at=3600)
+        age(Chunk, [Chunk.job_id == job_id, Chunk.index == 0], heartbeat_at=3600)  # its process died
 
     reap_stale_chunks()
     failed = job(job_id)
@@ -110,8 +110,11 @@ def test_a_chunk_past_its_attempts_fails_the_job_when_redelivered(job_id, app, m
     db.session.commit()
     start_job(job_id)
     assert begin_chunk(job_id, 0) is not None  # the run that crashed its process
+    assert begin_chunk(job_id, 0) is None  # a duplicate message while it still beats: left alone
+    assert job(job_id).status == "processing"
+    age(Chunk, [Chunk.job_id == job_id, Chunk.index == 0], heartbeat_at=3600)
 
-    assert begin_chunk(job_id, 0) is None  # the redelivered message
+    assert begin_chunk(job_id, 0) is None  # the redelivered message, once the heartbeat is silent
     assert (job(job_id).status, job(job_id).error_code) == ("failed", "worker_lost")
 
 
@@ -123,3 +126,14 @@ def test_pending_chunks_whose_message_was_lost_are_published_again(job_id, app):
 
     assert republish_idle_chunks() == 5
     assert republish_idle_chunks() == 0  # published once per idle period, not every run
+
+
+def test_a_redelivered_message_takes_over_its_running_chunk_at_once(job_id):
+    job(job_id).status = "queued"
+    db.session.commit()
+    start_job(job_id)
+    assert begin_chunk(job_id, 3) is not None  # its worker shut down before acknowledging
+
+    assert begin_chunk(job_id, 3) is None  # a republished copy leaves the live run alone
+    assert begin_chunk(job_id, 3, redelivered=True) is not None
+    assert chunk(job_id, 3).attempts == 2
