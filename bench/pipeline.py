@@ -6,9 +6,7 @@ Run from the repository root: ``.venv/bin/python -m bench.pipeline``. See bench/
 from __future__ import annotations
 
 import argparse
-import json
 import os
-import signal
 import statistics
 import sys
 import time
@@ -212,19 +210,9 @@ def run(args: argparse.Namespace, stack: ExitStack) -> dict:
 
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
-    # SIGTERM unwinds like Ctrl-C, so the services are stopped and the database dropped.
-    signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
-    try:
-        with ExitStack() as stack:
-            results = run(args, stack)
-    except KeyboardInterrupt:
-        print("Interrupted; the services are stopped and the bench database dropped.", file=sys.stderr)
-        return 130
-    out = RESULTS_DIR / "pipeline.json"
-    out.write_text(json.dumps(results, indent=2, default=str))
-    print_report(results)
-    print(f"\nWritten to {out}")
-    return 0
+    return services.run_and_report(
+        lambda stack: run(args, stack), RESULTS_DIR / "pipeline.json", print_report
+    )
 
 
 if __name__ == "__main__":

@@ -87,6 +87,7 @@ def cpu_by_role(
         else:
             totals[role] += process.seconds
     totals["unrelated"] = machine - sum(totals.values())
+    totals["other_processes"] = sum(others.values())  # the part of "unrelated" that named processes took
     totals["machine"] = machine
     top = sorted(others.items(), key=lambda item: -item[1])[:3]
     return dict(totals) | {"unrelated_top": {command: round(s, 2) for command, s in top if s > 0}}

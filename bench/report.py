@@ -25,13 +25,15 @@ def _verdict(value: float, target: str) -> str:
     return "ok" if value >= float(target.split()[1]) else "MISSED"
 
 
-def _rows(headers: list[str], rows: list[list[str]]) -> None:
+def print_rows(headers: list[str], rows: list[list]) -> None:
+    """Print a table with right-aligned columns."""
     widths = [max(len(str(cell)) for cell in column) for column in zip(headers, *rows, strict=True)]
     for row in (headers, *rows):
         print("  ".join(str(cell).rjust(width) for cell, width in zip(row, widths, strict=True)))
 
 
-def _fmt(value: float | None, digits: int = 2) -> str:
+def fmt(value: float | None, digits: int = 2) -> str:
+    """A number with `digits` decimals, or "-" when there is none."""
     return "-" if value is None else f"{value:.{digits}f}"
 
 
@@ -44,18 +46,18 @@ def print_throughput(results: dict) -> None:
     rows = []
     for pages, size in sorted(results["sizes"].items()):
         raw = size["raw"]
-        platform = [_fmt(size["platform"][c]["pages_per_s"], 1) for c in counts]
-        rows.append([pages, _fmt(raw["pages_per_s_no_analysis"], 1), _fmt(raw["pages_per_s"], 1),
-                     _fmt(raw["pages_per_s_chunked"], 1), *platform])  # fmt: skip
-    _rows(headers, rows)
+        platform = [fmt(size["platform"][c]["pages_per_s"], 1) for c in counts]
+        rows.append([pages, fmt(raw["pages_per_s_no_analysis"], 1), fmt(raw["pages_per_s"], 1),
+                     fmt(raw["pages_per_s_chunked"], 1), *platform])  # fmt: skip
+    print_rows(headers, rows)
 
     print("\nRatios (raw = extract+split+analysis, the same work the platform does)")
     rows = []
     for pages, size in sorted(results["sizes"].items()):
         for key, value in size["ratios"].items():
             target = _target(pages, key, low, high)
-            rows.append([pages, key, _fmt(value), target or "-", _verdict(value, target)])
-    _rows(["pages", "ratio", "value", "target", ""], rows)
+            rows.append([pages, key, fmt(value), target or "-", _verdict(value, target)])
+    print_rows(["pages", "ratio", "value", "target", ""], rows)
 
 
 def print_runs(results: dict) -> None:
@@ -69,16 +71,16 @@ def print_runs(results: dict) -> None:
             chunk = run["tasks"].get("docjobs.process_chunk", {})
             cpu = run["cpu_s"]
             rows.append([
-                pages, workers, _fmt(run["seconds"]), _fmt(run["upload_s"]), _fmt(run["queue_wait_s"]),
-                _fmt(run["server_processing_s"]), run["total_chunks"], _fmt(chunk.get("seconds")),
-                _fmt(cpu.get("worker_pool")), _fmt(cpu.get("worker_main")), _fmt(cpu.get("gunicorn")),
-                _fmt(cpu.get("postgres_bench")), _fmt(cpu.get("postgres_server")), _fmt(cpu.get("redis")),
-                _fmt(cpu["bench_client"]),
-                _fmt(cpu["unrelated"]), _fmt(cpu["machine"]),
+                pages, workers, fmt(run["seconds"]), fmt(run["upload_s"]), fmt(run["queue_wait_s"]),
+                fmt(run["server_processing_s"]), run["total_chunks"], fmt(chunk.get("seconds")),
+                fmt(cpu.get("worker_pool")), fmt(cpu.get("worker_main")), fmt(cpu.get("gunicorn")),
+                fmt(cpu.get("postgres_bench")), fmt(cpu.get("postgres_server")), fmt(cpu.get("redis")),
+                fmt(cpu["bench_client"]),
+                fmt(cpu["unrelated"]), fmt(cpu["machine"]),
             ])  # fmt: skip
-    _rows(headers, rows)
+    print_rows(headers, rows)
     noisy = [
-        f"{pages} pages/{workers}w: {_fmt(run['cpu_s']['unrelated'])} s ({run['cpu_s']['unrelated_top']})"
+        f"{pages} pages/{workers}w: {fmt(run['cpu_s']['unrelated'])} s ({run['cpu_s']['unrelated_top']})"
         for pages, size in sorted(results["sizes"].items())
         for workers, run in sorted(size["platform"].items())
         if run["cpu_s"]["unrelated"] > NOISE_SHARE * run["cpu_s"]["machine"]
@@ -94,13 +96,13 @@ def print_memory(results: dict) -> None:
     rows = []
     for label in ("small", "large"):
         entry = memory[label]
-        pool = ", ".join(_fmt(mb, 1) for mb in entry["pool_mb"])
-        rows.append([entry["pages"], _fmt(entry["main_mb"], 1), pool, _fmt(max(entry["pool_mb"]), 1)])
-    _rows(["pages", "main", "pool children", "max child"], rows)
+        pool = ", ".join(fmt(mb, 1) for mb in entry["pool_mb"])
+        rows.append([entry["pages"], fmt(entry["main_mb"], 1), pool, fmt(max(entry["pool_mb"]), 1)])
+    print_rows(["pages", "main", "pool children", "max child"], rows)
     ratio = memory["pool_ratio"]
     verdict = "ok" if ratio <= MEMORY_TARGET else "MISSED"
-    print(f"max child ratio {_fmt(ratio)} (target <= {MEMORY_TARGET}) {verdict};"
-          f" main ratio {_fmt(memory['main_ratio'])}")  # fmt: skip
+    print(f"max child ratio {fmt(ratio)} (target <= {MEMORY_TARGET}) {verdict};"
+          f" main ratio {fmt(memory['main_ratio'])}")  # fmt: skip
 
 
 def print_report(results: dict) -> None:

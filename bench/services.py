@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import json
 import os
 import re
 import signal
@@ -148,12 +149,15 @@ def start_gunicorn(env: dict[str, str], port: int, log_dir: Path) -> Service:
     return service
 
 
-def start_worker(env: dict[str, str], concurrency: int, log_path: Path) -> Service:
+def start_worker(
+    env: dict[str, str], concurrency: int, log_path: Path, celery_app: str = "celery_worker.celery",
+    node: str = "bench",
+) -> Service:  # fmt: skip
     """Start a fresh Celery worker with `concurrency` prefork processes and wait until it is ready."""
     command = [
-        sys.executable, "-m", "celery", "-A", "celery_worker.celery", "worker", "--loglevel", "INFO",
+        sys.executable, "-m", "celery", "-A", celery_app, "worker", "--loglevel", "INFO",
         "-c", str(concurrency), "-P", "prefork", "--without-gossip", "--without-mingle",
-        "-n", f"bench-{concurrency}@%h",
+        "-n", f"{node}-{concurrency}@%h",
     ]  # fmt: skip
     service = Service(f"celery worker (-c {concurrency})", command, env, log_path)
     _wait_or_stop(service, lambda: " ready." in service.log())
@@ -179,3 +183,21 @@ def task_seconds(worker_log: str) -> dict[str, dict[str, float]]:
         entry["seconds"] += seconds
         entry["max"] = max(entry["max"], seconds)
     return totals
+
+
+def run_and_report(
+    run: Callable[[contextlib.ExitStack], dict], out: Path, print_report: Callable[[dict], None]
+) -> int:
+    """Run a benchmark, stopping its services and dropping the database however it ends; save and print it."""
+    # SIGTERM unwinds like Ctrl-C, so the services are stopped and the database dropped.
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
+    try:
+        with contextlib.ExitStack() as stack:
+            results = run(stack)
+    except KeyboardInterrupt:
+        print("Interrupted; the services are stopped and the bench database dropped.", file=sys.stderr)
+        return 130
+    out.write_text(json.dumps(results, indent=2, default=str))
+    print_report(results)
+    print(f"\nWritten to {out}")
+    return 0
