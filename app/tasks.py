@@ -38,11 +38,22 @@ def discard_session() -> None:
         db.session.remove()
 
 
+def give_back_chunk(job_id: str, index: int) -> None:
+    """Mark a chunk pending again before its task is retried; the reaper covers a failure here."""
+    try:
+        release_chunk(job_id, index)
+    except SQLAlchemyError as error:
+        discard_session()
+        log.warning("Could not release chunk %d of job %s before retrying: %s", index, job_id, error)
+
+
 def retry_or_fail(task: Task, job_id: str, error: Exception, chunk_index: int | None = None) -> None:
     """Retry a transient failure with exponential backoff; fail the job once retries run out."""
     discard_session()
     transient = isinstance(error, BrokerError) or (isinstance(error, SQLAlchemyError) and is_transient(error))
     if transient:
+        if chunk_index is not None:
+            give_back_chunk(job_id, chunk_index)
         try:
             raise task.retry(exc=error, countdown=2**task.request.retries)
         except MaxRetriesExceededError:
@@ -54,21 +65,40 @@ def retry_or_fail(task: Task, job_id: str, error: Exception, chunk_index: int | 
 
 @shared_task(bind=True, name=PROCESS_JOB_TASK, max_retries=3)
 def process_job(self: Task, job_id: str) -> None:
-    """Split a job into chunks and fan them out, one task per chunk."""
+    """Split a job into chunks, fan out all but the first, and process the first here.
+
+    Keeping the first chunk saves a queue round trip and a second read of the PDF,
+    so a one-chunk job is done in a single task.
+    """
+    redelivered = was_redelivered(self)
     try:
-        publish_chunks(job_id, start_job(job_id))
+        indexes = start_job(job_id, redelivered)
+        publish_chunks(job_id, indexes[1:])
     except SoftTimeLimitExceeded:
         db.session.rollback()
         fail_job(job_id, "timeout", "Splitting the PDF took longer than the time limit.")
+        return
     except Exception as error:  # noqa: BLE001 - recorded on the job, never swallowed
         retry_or_fail(self, job_id, error)
+        return
+    if indexes:
+        run_chunk(self, job_id, indexes[0], redelivered)
 
 
 @shared_task(bind=True, name=PROCESS_CHUNK_TASK, max_retries=3)
 def process_chunk(self: Task, job_id: str, index: int) -> None:
     """Process one chunk of pages and record its results."""
+    run_chunk(self, job_id, index, was_redelivered(self))
+
+
+def was_redelivered(task: Task) -> bool:
+    """Tell whether the broker hands this message out again because its last run ended early."""
+    return bool((task.request.delivery_info or {}).get("redelivered"))
+
+
+def run_chunk(task: Task, job_id: str, index: int, redelivered: bool) -> None:
+    """Run one chunk inside a task, recording every way it can end on the job."""
     try:
-        redelivered = bool((self.request.delivery_info or {}).get("redelivered"))
         pages = begin_chunk(job_id, index, redelivered)
         if pages is None:
             return
@@ -80,14 +110,14 @@ def process_chunk(self: Task, job_id: str, index: int) -> None:
         release_chunk(job_id, index)
     except SoftTimeLimitExceeded:
         db.session.rollback()
-        limit = self.app.conf.task_soft_time_limit
+        limit = task.app.conf.task_soft_time_limit
         message = f"Chunk {index + 1} took longer than the {limit} s time limit."
         fail_job(job_id, "timeout", message, index)
     except PdfError as error:
         db.session.rollback()
         fail_job(job_id, error.code, str(error), index)
     except Exception as error:  # noqa: BLE001 - recorded on the job, never swallowed
-        retry_or_fail(self, job_id, error, index)
+        retry_or_fail(task, job_id, error, index)
 
 
 @shared_task(name=MAINTAIN_TASK, ignore_result=True, acks_late=False)

@@ -32,17 +32,18 @@ class ChunkOutput(NamedTuple):
     summary: dict
 
 
-def start_job(job_id: str) -> list[int]:
-    """Split a queued job into chunk rows and return the indexes to publish.
+def start_job(job_id: str, redelivered: bool = False) -> list[int]:
+    """Split a queued job into chunk rows and return the indexes to run, the first inline.
 
-    A redelivered start (its worker died while publishing) finds the chunks already
-    there and returns those still pending.
+    A start that runs again finds the chunks already there and returns those still
+    pending; a *redelivered* one (its worker died or shut down) also takes back the
+    first chunk, which the job task runs itself.
     """
     job = db.session.get(Job, job_id)
     if job is None or JobStatus(job.status).is_final:
         return []
     if job.status == JobStatus.PROCESSING:
-        return _pending_chunk_indexes(job_id)
+        return _chunks_to_resume(job_id, redelivered)
     try:
         document = document_for(job_id)
         db.session.rollback()  # no transaction stays open while pdfium reads
@@ -81,12 +82,13 @@ def pages_per_chunk(page_count: int) -> int:
     return max(config["CHUNK_PAGES"], math.ceil(page_count / config["MAX_CHUNKS_PER_JOB"]))
 
 
-def _pending_chunk_indexes(job_id: str) -> list[int]:
+def _chunks_to_resume(job_id: str, redelivered: bool) -> list[int]:
+    resumable = Chunk.status == ChunkStatus.PENDING
+    if redelivered:
+        resumable = db.or_(resumable, db.and_(Chunk.index == 0, Chunk.status == ChunkStatus.RUNNING))
     return list(
         db.session.scalars(
-            db.select(Chunk.index)
-            .where(Chunk.job_id == job_id, Chunk.status == ChunkStatus.PENDING)
-            .order_by(Chunk.index)
+            db.select(Chunk.index).where(Chunk.job_id == job_id, resumable).order_by(Chunk.index)
         )
     )
 
