@@ -10,7 +10,7 @@ from pathlib import Path
 
 from celery import Celery
 
-from app.jobs.queue import PROCESS_CHUNK_TASK
+from app.jobs.queue import PROCESS_CHUNK_TASK, PROCESS_JOB_TASK
 from tests.support import Worker
 
 
@@ -69,7 +69,10 @@ def worker_tree(env: dict[str, str], concurrency: int = 2) -> Iterator[Worker]:
 
 
 def pid_running_chunk(broker_url: str, job_id: str, index: int) -> int | None:
-    """Ask the one worker on this broker (Celery remote control) which process runs this chunk."""
+    """Ask the one worker on this broker (Celery remote control) which process runs this chunk.
+
+    The job task runs a job's first chunk itself; every other chunk has a task of its own.
+    """
     control = Celery(broker=broker_url, set_as_current=False)
     try:
         active = control.control.inspect(timeout=1.0, limit=1).active() or {}
@@ -78,5 +81,7 @@ def pid_running_chunk(broker_url: str, job_id: str, index: int) -> int | None:
     for tasks in active.values():
         for task in tasks:
             if task["name"] == PROCESS_CHUNK_TASK and list(task["args"]) == [job_id, index]:
+                return task["worker_pid"]
+            if task["name"] == PROCESS_JOB_TASK and list(task["args"]) == [job_id] and index == 0:
                 return task["worker_pid"]
     return None
