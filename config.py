@@ -8,8 +8,9 @@ Celery broker under ``instance/``, so it starts with Python alone. Production
 from __future__ import annotations
 
 import os
+import socket
 from pathlib import Path
-from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
+from urllib.parse import parse_qsl, quote, urlencode, urlsplit, urlunsplit
 
 BASE_DIR = Path(__file__).resolve().parent
 INSTANCE_DIR = Path(os.environ.get("INSTANCE_DIR", BASE_DIR / "instance"))
@@ -17,6 +18,7 @@ INSTANCE_DIR = Path(os.environ.get("INSTANCE_DIR", BASE_DIR / "instance"))
 DEV_SECRET = "dev-only-secret-not-for-production-use"  # noqa: S105 - production refuses it
 MIN_SECRET_LENGTH = 32  # HMAC-SHA256 keys shorter than the hash are weak
 TLS_REQUIRED_HOST_SUFFIXES = (".supabase.co", ".pooler.supabase.com")
+RAILWAY_PRIVATE_SUFFIX = ".railway.internal"  # resolves only inside Railway's private network
 
 
 def env_str(name: str, default: str | None = None) -> str | None:
@@ -77,6 +79,61 @@ def normalize_redis_url(url: str) -> str:
         query.setdefault("ssl_cert_reqs", "required")
         url = urlunsplit(parts._replace(query=urlencode(query)))
     return url
+
+
+def url_host(host: str) -> str:
+    """Bracket an IPv6 address for use in a URL."""
+    return f"[{host}]" if ":" in host else host
+
+
+def database_url_from_env() -> str | None:
+    """Return DATABASE_URL, else a URL built from PGHOST, PGPORT, PGUSER, PGPASSWORD and PGDATABASE."""
+    url = env_str("DATABASE_URL")
+    host = env_str("PGHOST")
+    if url or not host:
+        return url
+    user = quote(env_str("PGUSER", "postgres"), safe="")
+    password = env_str("PGPASSWORD")
+    auth = f"{user}:{quote(password, safe='')}" if password else user
+    port = env_str("PGPORT", "5432")
+    return f"postgresql://{auth}@{url_host(host)}:{port}/{quote(env_str('PGDATABASE', 'postgres'), safe='')}"
+
+
+def redis_url_from_env() -> str | None:
+    """Return REDIS_URL, else a URL built from REDISHOST, REDISPORT, REDISUSER and REDISPASSWORD."""
+    url = env_str("REDIS_URL")
+    host = env_str("REDISHOST")
+    if url or not host:
+        return url
+    password = env_str("REDISPASSWORD")
+    auth = f"{quote(env_str('REDISUSER', ''), safe='')}:{quote(password, safe='')}@" if password else ""
+    return f"redis://{auth}{url_host(host)}:{env_str('REDISPORT', '6379')}/0"
+
+
+def private_host_problems(url: str | None, variable: str) -> list[str]:
+    """Explain a Railway private host that does not resolve here (e.g. under `railway run`)."""
+    host = urlsplit(url or "").hostname or ""
+    if not host.endswith(RAILWAY_PRIVATE_SUFFIX):
+        return []
+    try:
+        socket.getaddrinfo(host, None)
+    except OSError:
+        public = variable.removesuffix("_URL") + "_PUBLIC_URL"
+        return [f"{host} does not resolve outside Railway; for `railway run`, set {variable}=${public}."]
+    return []
+
+
+def connection_budget(
+    web_replicas: int,
+    web_processes: int,
+    worker_replicas: int,
+    worker_concurrency: int,
+    pool_size: int,
+    max_overflow: int,
+) -> int:
+    """Return the most PostgreSQL connections a deployment can hold: every process may fill its pool."""
+    processes = web_replicas * web_processes + worker_replicas * worker_concurrency
+    return processes * (pool_size + max_overflow)
 
 
 def is_production() -> bool:
@@ -182,10 +239,10 @@ class Config:
 
         INSTANCE_DIR.mkdir(parents=True, exist_ok=True)
         default_db = f"sqlite:///{INSTANCE_DIR / 'docjobs.sqlite3'}"
-        self.SQLALCHEMY_DATABASE_URI = normalize_database_url(env_str("DATABASE_URL", default_db))
+        self.SQLALCHEMY_DATABASE_URI = normalize_database_url(database_url_from_env() or default_db)
         self.SQLALCHEMY_ENGINE_OPTIONS = self._engine_options()
 
-        redis_url = env_str("REDIS_URL")
+        redis_url = redis_url_from_env()
         self.REDIS_URL = normalize_redis_url(redis_url) if redis_url else None
 
         self.MAX_UPLOAD_BYTES = env_int("MAX_UPLOAD_MB", 50) * 1024 * 1024
@@ -220,6 +277,10 @@ class Config:
         self.RATELIMIT_IN_MEMORY_FALLBACK_ENABLED = True
         self.RATELIMIT_SWALLOW_ERRORS = True
         self.HEALTH_TIMEOUT_SECONDS = env_float("HEALTH_TIMEOUT_SECONDS", 5.0)
+        # /metrics answers only "Authorization: Bearer <METRICS_TOKEN>" when it is set.
+        self.METRICS_TOKEN = env_str("METRICS_TOKEN")
+        # One JSON object per log line in production (for log collectors), text on a laptop.
+        self.LOG_FORMAT = env_str("LOG_FORMAT", "json" if self.PRODUCTION else "text")
         self.JOBS_PAGE_SIZE_MAX = 100
 
         self.CELERY = celery_settings(self) | {"task_default_queue": self.CELERY_QUEUE}
@@ -253,6 +314,8 @@ class Config:
         if self.STALE_CHUNK_SECONDS <= 2 * self.HEARTBEAT_SECONDS:
             found.append("STALE_CHUNK_SECONDS must be more than twice HEARTBEAT_SECONDS.")
         found += visibility_timeout_problems(self.CELERY, self.CHUNK_HARD_TIME_LIMIT)
+        found += private_host_problems(self.SQLALCHEMY_DATABASE_URI, "DATABASE_URL")
+        found += private_host_problems(self.REDIS_URL, "REDIS_URL")
         return found
 
 
