@@ -11,6 +11,7 @@ from app.api.errors import register_error_handlers
 from app.celery_app import celery_init_app
 from app.extensions import db, jwt, limiter, migrate
 from app.logging_setup import configure_logging, log_effective_config
+from app.observability import init_observability
 from config import Config
 
 MIGRATIONS_DIR = Path(__file__).resolve().parent.parent / "migrations"
@@ -23,7 +24,7 @@ def create_app(config: Config | None = None) -> Flask:
     if problems:
         raise RuntimeError("Configuration refused: " + " ".join(problems))
 
-    configure_logging()
+    configure_logging(config.LOG_FORMAT)
     app = Flask(__name__)
     app.config.from_object(config)
     app.json.sort_keys = False
@@ -35,6 +36,7 @@ def create_app(config: Config | None = None) -> Flask:
 
     app.register_blueprint(build_api_blueprint())
     register_error_handlers(app)
+    init_observability(app)
     celery_init_app(app)
     from app import tasks  # noqa: F401 - registers the tasks on the Celery app
 

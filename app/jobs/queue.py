@@ -17,6 +17,7 @@ from kombu.exceptions import OperationalError
 from app.database import safe_commit
 from app.extensions import db
 from app.models import Job, JobStatus
+from app.observability.context import job_context
 
 log = logging.getLogger(__name__)
 
@@ -56,12 +57,14 @@ def enqueue_job(job_id: str) -> bool:
     task_id = safe_commit(lambda: claim_pending_job(job_id))
     if task_id is None:
         return False
-    try:
-        publish_job(job_id, task_id)
-    except BrokerUnavailable as error:
-        log.warning("Could not enqueue job %s, it stays pending: %s", job_id, error)
-        safe_commit(lambda: _unclaim(job_id, task_id))
-        return False
+    with job_context(job_id):
+        try:
+            publish_job(job_id, task_id)
+        except BrokerUnavailable as error:
+            log.warning("Could not enqueue job %s, it stays pending: %s", job_id, error)
+            safe_commit(lambda: _unclaim(job_id, task_id))
+            return False
+        log.info("Job %s queued", job_id)
     return True
 
 

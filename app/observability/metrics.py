@@ -1,0 +1,89 @@
+"""Prometheus metrics at ``/metrics``: requests counted in-process, everything else read at scrape time.
+
+Request counts and latencies are recorded by the web processes; with
+``PROMETHEUS_MULTIPROC_DIR`` set (several gunicorn workers) every process writes them
+to files there and a scrape adds them up. Job and chunk figures, including the
+worker-side ones (chunk durations, pages processed, failures by error code), are read
+from the database at scrape time (app/observability/collector.py): the database is
+where workers record their work, so no worker needs an HTTP server of its own.
+"""
+
+from __future__ import annotations
+
+import hmac
+import os
+import time
+
+from flask import Blueprint, Flask, Response, current_app, g, request
+from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, Counter, Histogram, generate_latest
+from prometheus_client.multiprocess import MultiProcessCollector
+
+from app.errors import ApiError
+from app.observability.collector import PlatformCollector
+
+REQUESTS = Counter(
+    "docjobs_http_requests",
+    "HTTP requests handled, by endpoint (URL rule) and status.",
+    ["method", "endpoint", "status"],
+    registry=None,
+)
+REQUEST_SECONDS = Histogram(
+    "docjobs_http_request_duration_seconds",
+    "Time to answer an HTTP request, by endpoint (URL rule) and status.",
+    ["method", "endpoint", "status"],
+    buckets=(0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30),
+    registry=None,
+)
+
+bp = Blueprint("metrics", __name__)
+
+
+def init_metrics(app: Flask) -> None:
+    """Time every request and serve /metrics."""
+
+    @app.before_request
+    def start_timer() -> None:
+        g.request_started = time.perf_counter()
+
+    @app.after_request
+    def count_request(response: Response) -> Response:
+        started = g.pop("request_started", None)
+        if started is not None:
+            rule = request.url_rule.rule if request.url_rule else "unmatched"  # raw paths would explode
+            labels = (request.method, rule, str(response.status_code))
+            REQUESTS.labels(*labels).inc()
+            REQUEST_SECONDS.labels(*labels).observe(time.perf_counter() - started)
+        return response
+
+    app.register_blueprint(bp)
+
+
+def build_registry() -> CollectorRegistry:
+    """Collect this process's (or all processes') request metrics and the platform's state."""
+    registry = CollectorRegistry()
+    if os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
+        MultiProcessCollector(registry)
+    else:
+        registry.register(REQUESTS)
+        registry.register(REQUEST_SECONDS)
+    registry.register(PlatformCollector(current_app._get_current_object()))
+    return registry
+
+
+def check_metrics_token() -> None:
+    """Refuse a scrape without the bearer token when METRICS_TOKEN is set."""
+    token = current_app.config.get("METRICS_TOKEN")
+    if not token:
+        return
+    sent = request.headers.get("Authorization", "")
+    if not hmac.compare_digest(sent.encode(), f"Bearer {token}".encode()):
+        raise ApiError(
+            "unauthorized", "Send the metrics token as 'Authorization: Bearer <METRICS_TOKEN>'.", 401
+        )
+
+
+@bp.get("/metrics")
+def metrics() -> Response:
+    """Serve the metrics in the Prometheus text format."""
+    check_metrics_token()
+    return Response(generate_latest(build_registry()), content_type=CONTENT_TYPE_LATEST)
