@@ -7,6 +7,8 @@ processes with four threads each. Each process holds its own SQLAlchemy pool, so
 """
 
 import os
+import tempfile
+from pathlib import Path
 
 bind = [f"[::]:{os.environ.get('PORT', '8000')}"]
 workers = int(os.environ.get("WEB_CONCURRENCY", "2"))
@@ -20,10 +22,20 @@ keepalive = 5
 accesslog = "-"
 errorlog = "-"
 
+# Request metrics from every worker process add up in /metrics only through files in a
+# shared directory; it must be set before the workers import prometheus_client.
+if not os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
+    os.environ["PROMETHEUS_MULTIPROC_DIR"] = tempfile.mkdtemp(prefix="docjobs-metrics-")
+
+
+def on_starting(server):
+    """Forget the counts of an earlier run that used the same metrics directory."""
+    for stale in Path(os.environ["PROMETHEUS_MULTIPROC_DIR"]).glob("*.db"):
+        stale.unlink()
+
 
 def child_exit(server, worker):
-    """Drop a dead worker's live gauges from the shared metrics files (see README, Metrics and logs)."""
-    if os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
-        from prometheus_client import multiprocess
+    """Drop a dead worker's live gauges from the shared metrics files."""
+    from prometheus_client import multiprocess
 
-        multiprocess.mark_process_dead(worker.pid)
+    multiprocess.mark_process_dead(worker.pid)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -27,8 +28,15 @@ def deploy_settings(name: str) -> dict:
 
 
 def gunicorn_settings() -> dict:
+    """Evaluate gunicorn.conf.py as gunicorn does, without keeping what it sets in os.environ."""
     settings: dict = {}
-    exec((REPO_ROOT / "gunicorn.conf.py").read_text(), settings)
+    saved = dict(os.environ)
+    try:
+        exec((REPO_ROOT / "gunicorn.conf.py").read_text(), settings)
+        settings["environ"] = dict(os.environ)
+    finally:
+        os.environ.clear()
+        os.environ.update(saved)
     return settings
 
 
@@ -86,3 +94,16 @@ def test_worker_entrypoint_is_executable():
     entrypoint = REPO_ROOT / "railway-worker-entrypoint.sh"
     assert entrypoint.stat().st_mode & 0o111
     assert "set -eu" in entrypoint.read_text()
+
+
+def test_gunicorn_gives_its_processes_a_fresh_shared_metrics_directory(monkeypatch, tmp_path):
+    monkeypatch.delenv("PROMETHEUS_MULTIPROC_DIR", raising=False)
+    created = Path(gunicorn_settings()["environ"]["PROMETHEUS_MULTIPROC_DIR"])
+    assert created.is_dir() and not any(created.iterdir())
+
+    monkeypatch.setenv("PROMETHEUS_MULTIPROC_DIR", str(tmp_path))
+    (tmp_path / "counter_123.db").write_bytes(b"stale")
+    settings = gunicorn_settings()
+    assert settings["environ"]["PROMETHEUS_MULTIPROC_DIR"] == str(tmp_path)
+    settings["on_starting"](None)
+    assert not any(tmp_path.iterdir()), "counts of an earlier run would be added to the new ones"
