@@ -99,7 +99,9 @@ class RedisServer:
 class PostgresCluster:
     """A PostgreSQL cluster of our own (initdb in a temporary folder), to restart mid-job."""
 
-    def __init__(self) -> None:
+    def __init__(self, password: str | None = None) -> None:
+        """With a password, the cluster asks for it (scram-sha-256) instead of trusting everyone."""
+        self.password = password
         self.port = free_port()
         self.root = Path(tempfile.mkdtemp(prefix="docjobs-chaos-pg-"))
         self.data = self.root / "data"
@@ -108,11 +110,19 @@ class PostgresCluster:
         if self.run_as:
             shutil.chown(self.root, "postgres")
 
-    def url(self, database: str = "postgres") -> str:
-        return f"postgresql://postgres@127.0.0.1:{self.port}/{database}"
+    def url(self, database: str = "postgres", password: str | None = None) -> str:
+        auth = f"postgres:{password or self.password}" if password or self.password else "postgres"
+        return f"postgresql://{auth}@127.0.0.1:{self.port}/{database}"
 
     def init(self) -> None:
-        self._run(PG_BIN / "initdb", "-D", self.data, "-U", "postgres", "--auth=trust", "-N", "-E", "UTF8")
+        auth = ["--auth=trust"]
+        if self.password:
+            password_file = self.root / "password"
+            password_file.write_text(self.password)
+            if self.run_as:
+                shutil.chown(password_file, "postgres")
+            auth = ["--auth=scram-sha-256", f"--pwfile={password_file}"]
+        self._run(PG_BIN / "initdb", "-D", self.data, "-U", "postgres", *auth, "-N", "-E", "UTF8")
 
     def start(self) -> None:
         options = f"-p {self.port} -k {self.root} -c listen_addresses=127.0.0.1 -c fsync=off"

@@ -10,6 +10,7 @@ from urllib.parse import urlsplit
 
 import pytest
 
+from tests.chaos.servers import PostgresCluster
 from tests.support import ADMIN_DATABASE_URL, REPO_ROOT, RUN_ID, Worker, admin_execute, database_url
 
 QUEUE = f"docjobs-diagnostics-{RUN_ID}"
@@ -86,6 +87,20 @@ def test_unreachable_database_fails_and_hides_the_password(app, database):
     assert found["database"] == "FAIL"
     assert found["migrations"] == "SKIP"
     assert "hunter2-secret" not in output
+
+
+def test_wrong_password_fails_and_hides_both_passwords(app):
+    cluster = PostgresCluster(password="right-horse-battery")
+    try:
+        cluster.init()
+        cluster.start()
+        code, found, output = statuses({"DATABASE_URL": cluster.url(password="hunter2-secret")})
+    finally:
+        cluster.remove()
+    assert code == 1
+    assert found["database"] == "FAIL", output
+    assert "password" in output.lower()
+    assert "hunter2-secret" not in output and "right-horse-battery" not in output
 
 
 def test_redis_down_fails(app):
