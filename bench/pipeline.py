@@ -13,7 +13,8 @@ import time
 from contextlib import ExitStack
 from datetime import datetime
 
-from app.analysis import analyze_sentence, split_sentences
+from app.analysis import split_sentences
+from app.analysis.stats import sentence_stats
 from app.pdf import chunk_page_ranges, extract_page_texts, open_pdf
 from bench import procstats, services
 from bench.api_client import ApiClient
@@ -52,7 +53,7 @@ def measure_raw(data: bytes, pages: int) -> dict:
         spans = split_sentences(item[1])
         split_done = time.perf_counter()
         for span in spans:
-            analyze_sentence(span.text)
+            sentence_stats(span.text)
         split += split_done - extracted
         analyze += time.perf_counter() - split_done
         sentences += len(spans)
@@ -67,7 +68,7 @@ def measure_raw_chunked(data: bytes, pages: int, chunk_pages: int) -> float:
         document = open_pdf(data)
         for _, text in extract_page_texts(document, first, last):
             for span in split_sentences(text):
-                analyze_sentence(span.text)
+                sentence_stats(span.text)
         document.close()
     return time.perf_counter() - started
 

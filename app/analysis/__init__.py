@@ -1,12 +1,30 @@
-"""Sentence segmentation and the registry of per-sentence analyzers."""
+"""Sentence segmentation and the analyzers that run on every chunk and document."""
 
-from app.analysis.registry import DEFAULT_ANALYZERS, analyze_sentence, available_analyzers
+from app.analysis.base import Analyzer, AnalyzerError, ChunkAnalysis, DocumentInput, SentenceInput
+from app.analysis.registry import (
+    DEFAULT_ANALYSES,
+    ChunkAnalyses,
+    UnknownAnalysis,
+    analyze_chunk_sentences,
+    available_analyses,
+    resolve_analyses,
+    summarize_document,
+)
 from app.analysis.sentences import SentenceSpan, split_sentences
 
 __all__ = [
-    "DEFAULT_ANALYZERS",
+    "DEFAULT_ANALYSES",
+    "Analyzer",
+    "AnalyzerError",
+    "ChunkAnalyses",
+    "ChunkAnalysis",
+    "DocumentInput",
+    "SentenceInput",
     "SentenceSpan",
-    "analyze_sentence",
-    "available_analyzers",
+    "UnknownAnalysis",
+    "analyze_chunk_sentences",
+    "available_analyses",
+    "resolve_analyses",
     "split_sentences",
+    "summarize_document",
 ]

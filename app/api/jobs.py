@@ -5,6 +5,7 @@ from __future__ import annotations
 from flask import Blueprint, current_app, jsonify, request, url_for
 from flask_jwt_extended import jwt_required, verify_jwt_in_request
 
+from app.analysis import UnknownAnalysis, resolve_analyses
 from app.api.requests import current_user_id, int_arg
 from app.errors import ApiError
 from app.extensions import db, limiter
@@ -52,6 +53,16 @@ def idempotency_key() -> str | None:
     return key
 
 
+def requested_analyses() -> list[str]:
+    """Read the ``analyses`` form field (comma-separated, or repeated); absent means the default set."""
+    values = request.form.getlist("analyses")
+    names = None if not values else [name.strip() for v in values for name in v.split(",") if name.strip()]
+    try:
+        return resolve_analyses(names)
+    except UnknownAnalysis as error:
+        raise ApiError("unknown_analysis", str(error), 422) from error
+
+
 def force_requested() -> bool:
     """Read the ``force`` flag from the form or the query string: true asks for a fresh run."""
     value = request.form.get("force", request.args.get("force", "")).strip().lower()
@@ -76,7 +87,8 @@ def upload():
     key, force = idempotency_key(), force_requested()
     with upload_file.stream:
         data = upload_file.read()
-    job, deduplicated = accept_upload(current_user_id(), upload_file.filename, data, key, force)
+    analyses = requested_analyses()
+    job, deduplicated = accept_upload(current_user_id(), upload_file.filename, data, key, force, analyses)
     body = job_summary(job) | {"deduplicated": deduplicated}
     return jsonify(body), 200 if deduplicated else 202, job_location(job)
 

@@ -17,7 +17,10 @@ from sqlalchemy.exc import DBAPIError
 from app.extensions import db
 from app.models import Sentence
 
-COLUMNS = ("job_id", "chunk_index", "position", "page", "start", "end", "text", "analysis")
+COLUMNS = (
+    "job_id", "chunk_index", "position", "page", "start", "end", "text",
+    "embedding", "sentiment", "has_pii", "language", "analysis",
+)  # fmt: skip
 _COPY_SQL = "COPY sentences ({}) FROM STDIN WITH (FORMAT csv)".format(", ".join(f'"{c}"' for c in COLUMNS))
 
 
@@ -26,19 +29,31 @@ def insert_sentences(rows: list[dict]) -> None:
     if not rows:
         return
     connection = db.session.connection()
+    rows = [{column: row.get(column) for column in COLUMNS} for row in rows]  # analyzers set some
     if connection.dialect.name != "postgresql":
         db.session.execute(db.insert(Sentence), rows)
         return
     buffer = io.StringIO()
     writer = csv.writer(buffer)
     for row in rows:
-        writer.writerow([*(row[c] for c in COLUMNS[:-1]), json.dumps(row["analysis"], separators=(",", ":"))])
+        writer.writerow(
+            [copy_value(row[c]) for c in COLUMNS[:-1]] + [json.dumps(row["analysis"], separators=(",", ":"))]
+        )
     buffer.seek(0)
     try:
         with connection.connection.driver_connection.cursor() as cursor:
             cursor.copy_expert(_COPY_SQL, buffer)
     except psycopg2.Error as error:
         raise _as_sqlalchemy_error(connection, error) from error
+
+
+def copy_value(value: object) -> object:
+    """Render a value for COPY's CSV format: NULL is an empty field, bytea is hex."""
+    if value is None:
+        return ""
+    if isinstance(value, bytes):
+        return "\\x" + value.hex()
+    return value
 
 
 def _as_sqlalchemy_error(connection: Connection, error: psycopg2.Error) -> DBAPIError:

@@ -13,6 +13,7 @@ from typing import NamedTuple
 from flask import current_app
 from sqlalchemy.exc import IntegrityError
 
+from app.analysis import resolve_analyses
 from app.errors import ApiError
 from app.extensions import db
 from app.jobs.queue import enqueue_job
@@ -57,10 +58,16 @@ def create_job(owner_id: int, filename: str | None, data: bytes) -> Job:
 
 
 def insert_job(
-    owner_id: int, filename: str | None, data: bytes, sha256: str, idempotency_key: str | None = None
+    owner_id: int,
+    filename: str | None,
+    data: bytes,
+    sha256: str,
+    idempotency_key: str | None = None,
+    analyses: list[str] | None = None,
 ) -> Job:
     """Commit a pending job together with its document."""
     job = Job(
+        analyses=resolve_analyses(None) if analyses is None else analyses,
         owner_id=owner_id,
         filename=sanitize_filename(filename),
         size_bytes=len(data),
@@ -76,16 +83,21 @@ def insert_job(
 
 
 def accept_upload(
-    owner_id: int, filename: str | None, data: bytes, idempotency_key: str | None, force: bool
+    owner_id: int,
+    filename: str | None,
+    data: bytes,
+    idempotency_key: str | None,
+    force: bool,
+    analyses: list[str],
 ) -> AcceptedUpload:
     """Return the earlier job this upload repeats, or commit and enqueue a new one."""
     validate_upload(data, current_app.config["MAX_UPLOAD_BYTES"])
     sha256 = hashlib.sha256(data).hexdigest()
     earlier = earlier_job(owner_id, sha256, idempotency_key, force)
-    if earlier is not None:
+    if earlier is not None and (idempotency_key is not None or earlier.analyses == analyses):
         return AcceptedUpload(earlier, deduplicated=True)
     try:
-        job = insert_job(owner_id, filename, data, sha256, idempotency_key)
+        job = insert_job(owner_id, filename, data, sha256, idempotency_key, analyses)
     except IntegrityError:
         # A concurrent upload with the same key won the unique index: answer with its job.
         db.session.rollback()
@@ -121,7 +133,7 @@ def job_for_key(owner_id: int, idempotency_key: str, sha256: str) -> Job | None:
 
 
 def reusable_job_for_file(owner_id: int, sha256: str) -> Job | None:
-    """The user's newest live or completed job for the same file."""
+    """The user's newest live or completed job for the same file (it answers only if its analyses match)."""
     return db.session.scalars(
         db.select(Job)
         .where(Job.owner_id == owner_id, Job.sha256 == sha256, Job.status.in_(REUSABLE_STATUSES))

@@ -55,6 +55,9 @@ class Job(db.Model):
     error_message: Mapped[str | None] = mapped_column(sa.Text)
     celery_task_id: Mapped[str | None] = mapped_column(sa.String(64))
     idempotency_key: Mapped[str | None] = mapped_column(sa.String(200))
+    analyses: Mapped[list] = mapped_column(sa.JSON, default=list)  # analyzer names, resolved at upload
+    # Document-level results, written with the last chunk: {"analyses": {name: status}, name: result}.
+    results: Mapped[dict | None] = mapped_column(sa.JSON)
     created_at: Mapped[datetime] = mapped_column(sa.DateTime(timezone=True), default=utcnow)
     started_at: Mapped[datetime | None] = mapped_column(sa.DateTime(timezone=True))
     finished_at: Mapped[datetime | None] = mapped_column(sa.DateTime(timezone=True))

@@ -10,6 +10,7 @@ from app.extensions import db
 
 class Sentence(db.Model):
     __tablename__ = "sentences"
+    __table_args__ = (sa.Index("ix_sentences_job_page", "job_id", "page"),)  # page-range filters
     # The natural key makes a duplicate impossible and is the reading order.
     job_id: Mapped[str] = mapped_column(sa.ForeignKey("jobs.id", ondelete="CASCADE"), primary_key=True)
     chunk_index: Mapped[int] = mapped_column(primary_key=True, autoincrement=False)
@@ -19,3 +20,8 @@ class Sentence(db.Model):
     end: Mapped[int]
     text: Mapped[str] = mapped_column(sa.Text)
     analysis: Mapped[dict] = mapped_column(sa.JSON)
+    # Analyzer outputs that results are filtered or searched by, as columns.
+    embedding: Mapped[bytes | None] = mapped_column(sa.LargeBinary)  # float32 vector, L2-normalised
+    sentiment: Mapped[str | None] = mapped_column(sa.String(8))  # positive, negative, neutral
+    has_pii: Mapped[bool | None]
+    language: Mapped[str | None] = mapped_column(sa.String(16))

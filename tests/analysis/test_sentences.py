@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from app.analysis import analyze_sentence, split_sentences
+from app.analysis import split_sentences
+from app.analysis.stats import sentence_stats
 
 
 def texts(page: str) -> list[str]:
@@ -36,7 +37,7 @@ def test_sentences_are_split_where_a_reader_would(page, expected):
 
 
 def test_stats_analyzer_counts_words_and_characters():
-    result = analyze_sentence("Hello World 42.")["stats"]
+    result = sentence_stats("Hello World 42.")
     assert result["words"] == 3
     assert result["chars"] == 15
     assert result["digit_ratio"] == round(2 / 15, 3)
