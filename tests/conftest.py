@@ -32,6 +32,12 @@ os.environ.update(
         "CHUNK_PAGES": "3",
         "WORKER_SOFT_SHUTDOWN_SECONDS": "3",  # workers stop within the tests' patience
         "INSTANCE_DIR": tempfile.mkdtemp(prefix="docjobs-test-"),
+        # Models ship inside packages: any attempt to fetch one from a hub must fail.
+        "HF_HUB_OFFLINE": "1",
+        "TRANSFORMERS_OFFLINE": "1",
+        "HTTP_PROXY": "http://127.0.0.1:9",
+        "HTTPS_PROXY": "http://127.0.0.1:9",
+        "NO_PROXY": "127.0.0.1,localhost,::1",
     }
 )
 os.environ.pop("APP_ENV", None)
