@@ -7,6 +7,8 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 
 from app.analysis.base import Analyzer, AnalyzerError, DocumentInput, SentenceInput
+from app.analysis.keywords import KeywordsAnalyzer
+from app.analysis.sentiment import SentimentAnalyzer
 from app.analysis.stats import StatsAnalyzer
 
 log = logging.getLogger(__name__)
@@ -15,7 +17,14 @@ log = logging.getLogger(__name__)
 # in a request for clarity and means nothing more.
 ALWAYS_ON = "sentences"
 
-_ANALYZERS: dict[str, Analyzer] = {analyzer.name: analyzer for analyzer in (StatsAnalyzer(),)}
+_ANALYZERS: dict[str, Analyzer] = {
+    analyzer.name: analyzer
+    for analyzer in (
+        StatsAnalyzer(),
+        SentimentAnalyzer(),
+        KeywordsAnalyzer(),
+    )
+}
 DEFAULT_ANALYSES: tuple[str, ...] = tuple(_ANALYZERS)
 
 
