@@ -37,7 +37,7 @@ os.environ.update(
         "TRANSFORMERS_OFFLINE": "1",
         "HTTP_PROXY": "http://127.0.0.1:9",
         "HTTPS_PROXY": "http://127.0.0.1:9",
-        "NO_PROXY": "127.0.0.1,localhost,::1",
+        "NO_PROXY": "127.0.0.1,localhost,::1,[::1]",
     }
 )
 os.environ.pop("APP_ENV", None)
