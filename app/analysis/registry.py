@@ -8,6 +8,8 @@ from dataclasses import dataclass, field
 
 from app.analysis.base import Analyzer, AnalyzerError, DocumentInput, SentenceInput
 from app.analysis.keywords import KeywordsAnalyzer
+from app.analysis.language import LanguageAnalyzer
+from app.analysis.pii import PiiAnalyzer
 from app.analysis.sentiment import SentimentAnalyzer
 from app.analysis.stats import StatsAnalyzer
 
@@ -21,7 +23,9 @@ _ANALYZERS: dict[str, Analyzer] = {
     analyzer.name: analyzer
     for analyzer in (
         StatsAnalyzer(),
+        LanguageAnalyzer(),
         SentimentAnalyzer(),
+        PiiAnalyzer(),
         KeywordsAnalyzer(),
     )
 }
