@@ -27,7 +27,7 @@ class ChunkAnalysis:
 
     per_sentence: list | None = None  # one JSON value per sentence, kept in its `analysis` under the name
     columns: dict[str, list] = field(default_factory=dict)  # sentence column -> one value per sentence
-    chunk: dict | None = None  # per-chunk figures for `summarize`, shown in the chunk's results
+    chunk: dict | list | None = None  # per-chunk figures for `summarize`, shown in the chunk's results
 
 
 @dataclass

@@ -66,7 +66,7 @@ class ChunkAnalyses:
 
     per_sentence: list[dict]  # the `analysis` JSON of each sentence
     columns: dict[str, list] = field(default_factory=dict)
-    chunk: dict[str, dict] = field(default_factory=dict)  # name -> per-chunk figures
+    chunk: dict[str, dict | list] = field(default_factory=dict)  # name -> per-chunk figures
     failures: dict[str, dict] = field(default_factory=dict)  # name -> {"code", "message"}
 
 
