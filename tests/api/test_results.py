@@ -270,3 +270,14 @@ def test_other_users_results_are_not_found(client, tracemonkey, path):
     response = client.get(f"/api/v1/jobs/{job['job_id']}/{path}", headers=auth_headers(client))
     assert response.status_code == 404
     assert response.json["error"]["code"] == "job_not_found"
+
+
+def test_exported_sentences_come_through_a_server_side_cursor(app_context, tracemonkey):
+    from app.extensions import db
+    from app.jobs.sentences import stream_sentences
+
+    stream = stream_sentences(tracemonkey[1]["job_id"])
+    assert next(stream)["page"] == 1
+    cursors = db.session.scalars(sa.text("SELECT statement FROM pg_cursors")).all()
+    stream.close()
+    assert any("DECLARE" in cursor and "FROM sentences" in cursor for cursor in cursors), cursors
