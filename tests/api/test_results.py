@@ -281,3 +281,22 @@ def test_exported_sentences_come_through_a_server_side_cursor(app_context, trace
     cursors = db.session.scalars(sa.text("SELECT statement FROM pg_cursors")).all()
     stream.close()
     assert any("DECLARE" in cursor and "FROM sentences" in cursor for cursor in cursors), cursors
+
+
+COLUMN_OF_ANALYSIS = {"sentiment": "sentiment", "pii": "has_pii", "language": "language"}
+
+
+def test_the_registered_analyzers_fill_the_columns_the_filters_use(client, tracemonkey):
+    headers, job = tracemonkey
+    everything = all_sentences(client, headers, job["job_id"])["sentences"]
+    for analysis, column in COLUMN_OF_ANALYSIS.items():
+        values = {s[column] for s in everything}
+        if analysis not in DEFAULT_ANALYSES:
+            assert values == {None}, column
+            continue
+        assert values - {None}, f"{analysis} filled no {column}"
+        for value in values - {None}:
+            query = f"{column}={str(value).lower()}"
+            filtered = all_sentences(client, headers, job["job_id"], query)
+            assert filtered["total"] == sum(s[column] == value for s in everything), query
+            assert all(s[column] == value for s in filtered["sentences"]), query
