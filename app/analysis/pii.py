@@ -3,8 +3,10 @@
 Only the kind of finding and its offsets in the sentence are kept, never the value.
 Candidates must pass a check, not just look right: IBANs their country's format and
 mod-97 checksum (python-stdnum), card numbers an issuer prefix and length and the Luhn
-checksum, phone numbers libphonenumber's validity for their region (PhoneNumberMatcher
-at leniency VALID; international numbers anywhere, national ones for PHONE_REGION).
+checksum and a card's grouping (4-4-4-4, 4-6-5 or none), phone numbers libphonenumber's
+validity and grouping for their region (PhoneNumberMatcher at leniency STRICT_GROUPING:
+VALID alone took table rows such as "8889 33 26 25" for US numbers; international
+numbers anywhere, national ones for PHONE_REGION).
 Numbers that sit in a run of other numbers (a table of figures) or inside an ISBN,
 DOI, arXiv id or URL are not reported. A sentence without "@" and without seven digits
 close together is skipped after one regex search, which keeps the analyzer cheap on
@@ -31,6 +33,8 @@ _EMAIL = re.compile(
     r"(?<![\w.%+-])[A-Za-z0-9_%+-]+(?:\.[A-Za-z0-9_%+-]+)*"
     r"@(?:[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?\.)+[A-Za-z]{2,63}(?![\w-])"
 )
+# "icon@2x.png" is a file name (a retina image), not an address.
+_FILE_EXTENSIONS = frozenset({"png", "jpg", "jpeg", "gif", "svg", "pdf", "eps", "tif", "tiff", "webp", "bmp"})
 # Seven digits with at most short separators between them: any phone, IBAN or card has that.
 _DIGIT_RUN = re.compile(r"\d(?:[ ()./-]{0,3}\d){6}")
 _IBAN = re.compile(r"\b[A-Z]{2}\d{2}(?: ?[A-Z0-9]{4}){2,7}(?: ?[A-Z0-9]{1,3})?\b")
@@ -94,11 +98,21 @@ def _ibans(text: str) -> list[Finding]:
     return found
 
 
+def _card_grouping(groups: list[str], number: str) -> bool:
+    """Tell whether a number is grouped as cards are printed: one separator, in fours (Amex 4-6-5)."""
+    if len(groups) == 1:
+        return True
+    lengths = tuple(map(len, groups))
+    one_separator = len(set(re.sub(r"\d", "", number))) == 1
+    fours = all(n == 4 for n in lengths[:-1]) and 1 <= lengths[-1] <= 4
+    return one_separator and (fours or lengths in ((4, 6, 5), (4, 6, 4)))
+
+
 def _cards(text: str) -> list[Finding]:
     found = []
     for match in _CARD.finditer(text):
-        separators = set(re.sub(r"\d", "", match.group()))
-        if len(separators) <= 1 and is_card_number(re.sub(r"\D", "", match.group())):
+        groups = re.split(r"[ -]", match.group())
+        if _card_grouping(groups, match.group()) and is_card_number("".join(groups)):
             found.append(Finding("credit_card", match.start(), match.end()))
     return found
 
@@ -106,7 +120,9 @@ def _cards(text: str) -> list[Finding]:
 def _phones(text: str) -> list[Finding]:
     return [
         Finding("phone", match.start, match.end)
-        for match in phonenumbers.PhoneNumberMatcher(text, PHONE_REGION, leniency=phonenumbers.Leniency.VALID)
+        for match in phonenumbers.PhoneNumberMatcher(
+            text, PHONE_REGION, leniency=phonenumbers.Leniency.STRICT_GROUPING
+        )
     ]
 
 
@@ -116,7 +132,11 @@ def _in_a_table(text: str, finding: Finding) -> bool:
 
 def find_pii(text: str) -> list[Finding]:
     """Return the personal data found in a text, in order of position, none overlapping."""
-    findings = [Finding("email", m.start(), m.end()) for m in _EMAIL.finditer(text)] if "@" in text else []
+    findings = [
+        Finding("email", m.start(), m.end())
+        for m in (_EMAIL.finditer(text) if "@" in text else ())
+        if m.group().rpartition(".")[2].lower() not in _FILE_EXTENSIONS
+    ]
     if _DIGIT_RUN.search(text):
         excluded = [m.span() for m in _NOT_PII.finditer(text)] + [(f.start, f.end) for f in findings]
         for candidates in (_ibans(text), _cards(text), _phones(text)):
