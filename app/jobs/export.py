@@ -15,7 +15,7 @@ from pathlib import Path
 from werkzeug.utils import secure_filename
 
 from app.jobs.sentences import stream_sentences
-from app.jobs.views import analysis_statuses, chunk_views, job_summary
+from app.jobs.views import analysis_statuses, chunk_views, job_summary, sentences_in
 from app.models import Job
 
 EXPORT_FORMATS = {"json": "application/json", "ndjson": "application/x-ndjson", "csv": "text/csv"}
@@ -40,8 +40,7 @@ def export_stream(job: Job, fmt: str) -> Iterator[bytes]:
 
 def _header(job: Job) -> dict:
     chunks = chunk_views(job.id)
-    count = sum(c["result"]["sentence_count"] for c in chunks if c["result"])
-    summary = job_summary(job) | {"analyses": analysis_statuses(job), "sentence_count": count}
+    summary = job_summary(job) | {"analyses": analysis_statuses(job), "sentence_count": sentences_in(chunks)}
     return {"job": summary, "results": job.results, "chunks": chunks}
 
 

@@ -50,9 +50,9 @@ def job_detail(job: Job, sentence_offset: int, sentence_limit: int) -> dict:
     detail = job_summary(job) | {"analyses": analysis_statuses(job), "links": job_links(job.id)}
     if not JobStatus(job.status).is_final:
         return detail | {"sentence_count": _written_sentence_count(job.id)}
-    chunks = [_chunk_view(chunk) for chunk in _chunks(job.id)]
+    chunks = chunk_views(job.id)
     detail |= {
-        "sentence_count": sum(c["result"]["sentence_count"] for c in chunks if c["result"]),
+        "sentence_count": sentences_in(chunks),
         "chunks": chunks,
         "chunk_results": chunks,  # the name the results API documents; the same list
     }
@@ -96,6 +96,11 @@ def job_links(job_id: str) -> dict[str, str]:
 def chunk_views(job_id: str) -> list[dict]:
     """The job's chunks in page order, each with its status and result."""
     return [_chunk_view(chunk) for chunk in _chunks(job_id)]
+
+
+def sentences_in(chunks: list[dict]) -> int:
+    """How many sentences the completed ones of these chunk views wrote."""
+    return sum(c["result"]["sentence_count"] for c in chunks if c["result"])
 
 
 def _written_sentence_count(job_id: str) -> int:
