@@ -57,6 +57,30 @@ def env_bool(name: str, default: bool) -> bool:
     return raw.lower() in {"1", "true", "yes", "on"}
 
 
+def env_list(name: str) -> list[str]:
+    """Return the comma-separated variable as a list of its non-blank items."""
+    return [item.strip() for item in (env_str(name) or "").split(",") if item.strip()]
+
+
+def cors_origin_problems(origins: list[str]) -> list[str]:
+    """Check that CORS_ORIGINS holds exact origins (scheme://host[:port]) or a lone ``*``."""
+    if "*" in origins:
+        return [] if origins == ["*"] else ["CORS_ORIGINS: use `*` alone or list exact origins, not both."]
+    found = []
+    for origin in origins:
+        parts = urlsplit(origin)
+        if (
+            parts.scheme not in {"http", "https"}
+            or not parts.hostname
+            or origin != f"{parts.scheme}://{parts.netloc}"
+        ):
+            found.append(
+                f"CORS_ORIGINS entries are origins like https://app.example.com"
+                f" (scheme and host, no path or trailing slash); got {origin!r}."
+            )
+    return found
+
+
 def normalize_database_url(url: str) -> str:
     """Use the psycopg2 driver for ``postgres(ql)://`` URLs and require TLS where the host needs it."""
     for scheme in ("postgres://", "postgresql://"):
@@ -282,6 +306,11 @@ class Config:
         # One JSON object per log line in production (for log collectors), text on a laptop.
         self.LOG_FORMAT = env_str("LOG_FORMAT", "json" if self.PRODUCTION else "text")
         self.JOBS_PAGE_SIZE_MAX = 100
+        # Browser origins allowed to call /api/v1 (app/api/cors.py); none by default.
+        self.CORS_ORIGINS = env_list("CORS_ORIGINS")
+        self.CORS_MAX_AGE = env_int("CORS_MAX_AGE", 600)
+        # Railway terminates TLS, so production pins browsers to HTTPS; 0 sends no HSTS.
+        self.HSTS_SECONDS = env_int("HSTS_SECONDS", 365 * 24 * 3600 if self.PRODUCTION else 0)
 
         self.CELERY = celery_settings(self) | {"task_default_queue": self.CELERY_QUEUE}
 
@@ -314,6 +343,7 @@ class Config:
         if self.STALE_CHUNK_SECONDS <= 2 * self.HEARTBEAT_SECONDS:
             found.append("STALE_CHUNK_SECONDS must be more than twice HEARTBEAT_SECONDS.")
         found += visibility_timeout_problems(self.CELERY, self.CHUNK_HARD_TIME_LIMIT)
+        found += cors_origin_problems(self.CORS_ORIGINS)
         found += private_host_problems(self.SQLALCHEMY_DATABASE_URI, "DATABASE_URL")
         found += private_host_problems(self.REDIS_URL, "REDIS_URL")
         return found
