@@ -306,6 +306,18 @@ class Config:
         # One JSON object per log line in production (for log collectors), text on a laptop.
         self.LOG_FORMAT = env_str("LOG_FORMAT", "json" if self.PRODUCTION else "text")
         self.JOBS_PAGE_SIZE_MAX = 100
+        # Poll hints (app/api/polling.py): a waiting job's grows from the min to the max.
+        self.POLL_QUEUED_MIN_MS = env_int("POLL_QUEUED_MIN_MS", 500)
+        self.POLL_QUEUED_MAX_MS = env_int("POLL_QUEUED_MAX_MS", 5000)
+        self.POLL_PROCESSING_MS = env_int("POLL_PROCESSING_MS", 1000)
+        # Progress streams (app/api/events.py); each open stream holds a gunicorn thread.
+        self.SSE_POLL_SECONDS = env_float("SSE_POLL_SECONDS", 1.0)
+        self.SSE_HEARTBEAT_SECONDS = env_float("SSE_HEARTBEAT_SECONDS", 15.0)
+        self.SSE_MAX_SECONDS = env_float("SSE_MAX_SECONDS", 300.0)
+        self.SSE_TICKET_SECONDS = env_int("SSE_TICKET_SECONDS", 60)
+        self.SSE_MAX_STREAMS = env_int("SSE_MAX_STREAMS", max(1, env_int("GUNICORN_THREADS", 4) // 2))
+        # Only bench/poll.py sets this: it adds the bare endpoint the poll is compared with.
+        self.BENCH_ENDPOINTS = env_bool("BENCH_ENDPOINTS", False)
         # Browser origins allowed to call /api/v1 (app/api/cors.py); none by default.
         self.CORS_ORIGINS = env_list("CORS_ORIGINS")
         self.CORS_MAX_AGE = env_int("CORS_MAX_AGE", 600)
