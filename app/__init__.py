@@ -7,11 +7,13 @@ from pathlib import Path
 from flask import Flask
 
 from app.api import build_api_blueprint
+from app.api.cors import init_cors
 from app.api.errors import register_error_handlers
 from app.celery_app import celery_init_app
 from app.extensions import db, jwt, limiter, migrate
 from app.logging_setup import configure_logging, log_effective_config
 from app.observability import init_observability
+from app.security_headers import init_security_headers
 from config import Config
 
 MIGRATIONS_DIR = Path(__file__).resolve().parent.parent / "migrations"
@@ -37,6 +39,8 @@ def create_app(config: Config | None = None) -> Flask:
     app.register_blueprint(build_api_blueprint())
     register_error_handlers(app)
     init_observability(app)
+    init_cors(app)
+    init_security_headers(app)
     celery_init_app(app)
     from app import tasks  # noqa: F401 - registers the tasks on the Celery app
 
