@@ -6,6 +6,7 @@ from flask import Blueprint, current_app, jsonify, request, url_for
 from flask_jwt_extended import jwt_required, verify_jwt_in_request
 
 from app.analysis import UnknownAnalysis, resolve_analyses
+from app.api.polling import not_modified, poll_response
 from app.api.requests import current_user_id, int_arg
 from app.errors import ApiError
 from app.extensions import db, limiter
@@ -115,7 +116,11 @@ def list_jobs():
 def get_job(job_id: str):
     offset = int_arg("sentences_offset", 0, 0, 10_000_000)
     limit = int_arg("sentences_limit", 1000, 1, SENTENCE_PAGE_MAX)
-    return jsonify(job_detail(owned_job(job_id), offset, limit))
+    variant = f"{offset}:{limit}"
+    if (unchanged := not_modified(job_id, current_user_id(), variant)) is not None:
+        return unchanged
+    job = owned_job(job_id)
+    return poll_response(job, variant, job_detail(job, offset, limit))
 
 
 @bp.post("/jobs/<job_id>/cancel")
