@@ -2,13 +2,16 @@
 
 Sentence ends come from sentencex (Wikimedia's Rust segmenter: end punctuation of
 ~300 languages and CJK, decimals, URLs, e-mail addresses, quotes, ellipses, English
-abbreviations). A thin layer adds what PDF page text needs: blank lines and list lines
-end sentences, a bare list number ("1.") stays with the text it numbers, and a
-fragment joins the one before when that one ends in an initial or a known
-abbreviation (German and citation ones too: "bzw.", "vgl.", "Pub. L. No. 105") or
-when it starts in lower case. On the shared PDFs this makes none of the old regex
-splitter's false breaks ("Prof. Dr.", ". . .") and splits about twice as many
-characters per second (tests/analysis/test_sentences.py has the comparison).
+abbreviations). A thin layer adds what PDF page text needs: brackets and list markers
+are hidden from it, blank lines and list lines end sentences, a bare list number
+("1.") stays with the text it numbers, and a fragment joins the one before when that
+one ends in a known abbreviation (German and citation ones too: "bzw.", "vgl.",
+"Pub. L. No. 105") or when it starts in lower case.
+
+On the text of the shared PDFs (337k characters, 186 pages) it splits 6.7M chars/s,
+62k sentences/s, against 2.9M chars/s, 34k sentences/s for the regex splitter it
+replaced (which also cut ". . ." into 991 one-dot "sentences" on one thesis); the
+comparison with a naive regex is in tests/analysis/test_sentences.py.
 """
 
 from __future__ import annotations
@@ -27,6 +30,7 @@ _LANGUAGE = "en"
 # 9"), so it gets the page with them blanked out (same length, so offsets hold) and
 # list lines are hard breaks here instead.
 _HIDDEN = "()[]{}•◦▪‣●"
+_SURROGATE = re.compile("[\ud800-\udfff]")
 _LINE_MARKER = re.compile(r"\n[^\S\n]*[-–*](?=\s)")
 _HARD_BREAK = re.compile(r"\n[^\S\n]*\n|\n(?=[^\S\n]*(?:[-–•◦▪‣*]|\d{1,3}[.)]|\(?[a-z]\))[^\S\n])")
 _LIST_MARKER = re.compile(r"(?:[\d.]+|[a-zA-Z]|[ivxIVX]+)[.)]|[-–•◦▪‣*]")
@@ -89,7 +93,12 @@ def _cuts(text: str) -> list[tuple[int, bool]]:
     plain = _blank_markers(text)
     # sentencex's fragments are contiguous and cover the text, so lengths give offsets
     # (4x faster than its get_sentence_boundaries, which builds a dict per fragment).
-    ends = list(accumulate(map(len, segment(_LANGUAGE, plain))))
+    try:
+        fragments = segment(_LANGUAGE, plain)
+    except UnicodeEncodeError:  # a lone surrogate from a broken text layer
+        plain = _SURROGATE.sub(" ", plain)
+        fragments = segment(_LANGUAGE, plain)
+    ends = list(accumulate(map(len, fragments)))
     if ends and ends[-1] != len(plain):
         ends = [boundary["end_index"] for boundary in get_sentence_boundaries(_LANGUAGE, plain)]
     soft = [(end, False) for end in ends]

@@ -158,3 +158,11 @@ def test_stats_analyzer_counts_words_and_characters():
     assert result["chars"] == 15
     assert result["digit_ratio"] == round(2 / 15, 3)
     assert result["upper_ratio"] == round(2 / 10, 3)
+
+
+def test_a_lone_surrogate_from_a_broken_text_layer_does_not_stop_the_split():
+    page = "Broken \ud800 glyph here. Next one."
+    assert [page[s.start : s.end] for s in split_sentences(page)] == [
+        "Broken \ud800 glyph here.",
+        "Next one.",
+    ]
