@@ -7,6 +7,7 @@ from pathlib import Path
 from flask import Flask
 
 from app.api import build_api_blueprint
+from app.api.bench import init_bench_endpoints
 from app.api.cors import init_cors
 from app.api.errors import register_error_handlers
 from app.celery_app import celery_init_app
@@ -37,6 +38,7 @@ def create_app(config: Config | None = None) -> Flask:
     limiter.init_app(app)
 
     app.register_blueprint(build_api_blueprint())
+    init_bench_endpoints(app)
     register_error_handlers(app)
     init_observability(app)
     init_cors(app)

@@ -1,0 +1,205 @@
+"""Server-Sent Events: a job's progress pushed to the client until the job ends.
+
+A stream holds one gunicorn thread (worker class ``gthread``), never a database
+connection: it reads the job row with a short-lived pooled connection every
+SSE_POLL_SECONDS, comments ``: keepalive`` after SSE_HEARTBEAT_SECONDS of silence and
+ends after SSE_MAX_SECONDS with a ``reconnect`` event. Each process serves at most
+SSE_MAX_STREAMS streams at once, so streams cannot take every thread from the API;
+past that it answers 503 and the client polls instead.
+
+``EventSource`` cannot send headers, so besides ``Authorization: Bearer`` the stream
+accepts ``?ticket=``: a signed ticket for one user and one job, valid SSE_TICKET_SECONDS,
+from ``POST /jobs/<id>/events/ticket``. Long-lived tokens stay out of URLs and logs.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import threading
+import time
+from collections.abc import Iterator
+
+import sqlalchemy as sa
+from flask import Blueprint, Response, current_app, jsonify, request, url_for
+from flask_jwt_extended import jwt_required, verify_jwt_in_request
+from itsdangerous import BadSignature, SignatureExpired, URLSafeTimedSerializer
+from sqlalchemy.exc import SQLAlchemyError
+
+from app.api.errors import error_response
+from app.api.requests import current_user_id
+from app.errors import ApiError
+from app.extensions import db
+from app.models import Job, JobStatus
+
+log = logging.getLogger(__name__)
+
+bp = Blueprint("events", __name__)
+
+TICKET_SALT = "job-events-ticket"  # a ticket signs nothing else with SECRET_KEY
+RECONNECT_MS = 3000  # the ``retry:`` EventSource waits before it reconnects
+SUMMARY_COLUMNS = (
+    Job.id, Job.owner_id, Job.status, Job.progress_percent, Job.current_step, Job.completed_chunks,
+    Job.total_chunks, Job.error_code, Job.error_message, Job.updated_at,
+)  # fmt: skip
+_slots_lock = threading.Lock()
+
+
+class StreamSlots:
+    """Count the streams this process serves; refuse one past the limit."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self.open = 0
+
+    def acquire(self, limit: int) -> bool:
+        with self._lock:
+            if self.open >= limit:
+                return False
+            self.open += 1
+            return True
+
+    def release(self) -> None:
+        with self._lock:
+            self.open -= 1
+
+
+def stream_slots() -> StreamSlots:
+    """The app's stream counter, created on first use."""
+    with _slots_lock:
+        return current_app.extensions.setdefault("job_event_streams", StreamSlots())
+
+
+def ticket_serializer() -> URLSafeTimedSerializer:
+    return URLSafeTimedSerializer(current_app.config["SECRET_KEY"], salt=TICKET_SALT)
+
+
+def issue_ticket(user_id: int, job_id: str) -> str:
+    """A signed, timestamped ticket that lets `user_id` open the stream of `job_id`."""
+    return ticket_serializer().dumps({"user": user_id, "job": job_id})
+
+
+def ticket_user(ticket: str, job_id: str) -> int:
+    """The user a ticket for this job was issued to; 401 if it is forged, expired or for another job."""
+    try:
+        claims = ticket_serializer().loads(ticket, max_age=current_app.config["SSE_TICKET_SECONDS"])
+    except SignatureExpired:
+        raise ApiError(
+            "ticket_expired", "The stream ticket has expired; get a new one from POST .../events/ticket.", 401
+        ) from None
+    except BadSignature:
+        claims = None
+    if not isinstance(claims, dict) or claims.get("job") != job_id or not isinstance(claims.get("user"), int):
+        raise ApiError("invalid_ticket", "The stream ticket is not valid for this job.", 401)
+    return claims["user"]
+
+
+def job_state(connection: sa.Connection | sa.orm.Session, job_id: str) -> sa.Row | None:
+    return connection.execute(sa.select(*SUMMARY_COLUMNS).where(Job.id == job_id)).one_or_none()
+
+
+def owned_state(job_id: str, user_id: int) -> sa.Row:
+    """The caller's job summary row; someone else's job is as absent as a missing one."""
+    row = job_state(db.session, job_id)
+    if row is None or row.owner_id != user_id:
+        raise ApiError("job_not_found", "No job with this id belongs to you.", 404)
+    return row
+
+
+def summary(row: sa.Row) -> dict:
+    """The part of a job the stream reports."""
+    error = {"code": row.error_code, "message": row.error_message} if row.error_code else None
+    return {
+        "job_id": row.id,
+        "status": row.status,
+        "progress_percent": row.progress_percent,
+        "current_step": row.current_step,
+        "completed_chunks": row.completed_chunks,
+        "total_chunks": row.total_chunks,
+        "error": error,
+        "updated_at": row.updated_at.isoformat(),
+    }
+
+
+def sse(event: str, data: dict) -> str:
+    return f"event: {event}\ndata: {json.dumps(data, separators=(',', ':'))}\n\n"
+
+
+@bp.post("/jobs/<job_id>/events/ticket")
+@jwt_required()
+def ticket(job_id: str):
+    user_id = current_user_id()
+    owned_state(job_id, user_id)
+    issued = issue_ticket(user_id, job_id)
+    return jsonify(
+        ticket=issued,
+        expires_in=current_app.config["SSE_TICKET_SECONDS"],
+        url=url_for("api.events.stream", job_id=job_id, ticket=issued),
+    )
+
+
+@bp.get("/jobs/<job_id>/events")
+def stream(job_id: str):
+    ticket_arg = request.args.get("ticket")
+    if ticket_arg is not None:
+        user_id = ticket_user(ticket_arg, job_id)
+    else:
+        verify_jwt_in_request()
+        user_id = current_user_id()
+    owned_state(job_id, user_id)
+    config = current_app.config
+    slots = stream_slots()
+    if not slots.acquire(config["SSE_MAX_STREAMS"]):
+        message = "This server streams all it can; poll GET /jobs/<id> instead, or try again later."
+        response, status = error_response("too_many_streams", message, 503)
+        return response, status, {"Retry-After": "5"}
+    events = job_events(
+        db.engine,
+        job_id,
+        config["SSE_POLL_SECONDS"],
+        config["SSE_HEARTBEAT_SECONDS"],
+        config["SSE_MAX_SECONDS"],
+    )
+    response = Response(events, mimetype="text/event-stream")
+    response.headers["Cache-Control"] = "no-cache"
+    response.headers["X-Accel-Buffering"] = "no"  # proxies must pass each event on at once
+    response.call_on_close(slots.release)
+    return response
+
+
+def job_events(
+    engine: sa.Engine, job_id: str, poll_seconds: float, heartbeat_seconds: float, max_seconds: float
+) -> Iterator[str]:
+    """Yield ``progress`` on every change and ``end`` when the job ends; ``reconnect`` when time is up.
+
+    Runs after the request context is gone, so it reads through the engine, one short
+    connection per look.
+    """
+    started = last_sent = time.monotonic()
+    yield f"retry: {RECONNECT_MS}\n\n"
+    last = None
+    while True:
+        try:
+            with engine.connect() as connection:
+                row = job_state(connection, job_id)
+        except SQLAlchemyError as error:  # the next look may get through; the lifetime bounds it
+            log.warning("Event stream of job %s could not read it: %s", job_id, error)
+        else:
+            if row is None:
+                yield sse("error", {"error": {"code": "job_not_found", "message": "The job was deleted."}})
+                return
+            current = summary(row)
+            if JobStatus(row.status).is_final:
+                yield sse("end", current)
+                return
+            if current != last:
+                yield sse("progress", current)
+                last, last_sent = current, time.monotonic()
+        now = time.monotonic()
+        if now - started >= max_seconds:
+            yield sse("reconnect", {"reason": "The stream reached its time limit; connect again to go on."})
+            return
+        if now - last_sent >= heartbeat_seconds:
+            yield ": keepalive\n\n"
+            last_sent = now
+        time.sleep(min(poll_seconds, max(0.0, max_seconds - (now - started))))
