@@ -15,6 +15,7 @@ from app.extensions import db, jwt, limiter, migrate
 from app.logging_setup import configure_logging, log_effective_config
 from app.observability import init_observability
 from app.security_headers import init_security_headers
+from app.web import bp as web_bp
 from config import Config
 
 MIGRATIONS_DIR = Path(__file__).resolve().parent.parent / "migrations"
@@ -38,6 +39,7 @@ def create_app(config: Config | None = None) -> Flask:
     limiter.init_app(app)
 
     app.register_blueprint(build_api_blueprint())
+    app.register_blueprint(web_bp)
     init_bench_endpoints(app)
     register_error_handlers(app)
     init_observability(app)
