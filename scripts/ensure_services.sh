@@ -1,10 +1,12 @@
 #!/usr/bin/env bash
 # Make sure PostgreSQL and Redis are reachable for the tests: start them, or
-# install and start them, when they are not. Fast and silent apart from one
-# line per service when both are already up.
+# install and start them, when they are not; and that Chromium, which the page's
+# end-to-end tests drive, is installed. Fast and silent apart from one line per
+# service when all are already there.
 #
-# Overrides: PGHOST, PGPORT, PGDATABASE, REDIS_HOST, REDIS_PORT,
-# SERVICE_WAIT_SECONDS (how long to wait for a started server, default 30).
+# Overrides: PGHOST, PGPORT, PGDATABASE, REDIS_HOST, REDIS_PORT, CHROMIUM
+# (default /usr/bin/chromium), SERVICE_WAIT_SECONDS (how long to wait for a
+# started server, default 30).
 set -euo pipefail
 
 PG_HOST="${PGHOST:-127.0.0.1}"
@@ -149,5 +151,18 @@ ensure_redis() {
   echo "redis: ${actions}up at $REDIS_HOST:$REDIS_PORT"
 }
 
+# Debian's chromium: Playwright drives it and never downloads a browser of its own.
+ensure_chromium() {
+  local chromium="${CHROMIUM:-/usr/bin/chromium}"
+  if [[ -x "$chromium" ]]; then
+    echo "chromium: already installed at $chromium"
+    return 0
+  fi
+  install_packages chromium
+  [[ -x "$chromium" ]] || die "installed chromium, but $chromium is still missing; set CHROMIUM to its path."
+  echo "chromium: installed at $chromium"
+}
+
 ensure_postgres
 ensure_redis
+ensure_chromium
