@@ -152,8 +152,8 @@ def _append_span(spans: list[SentenceSpan], text: str, start: int, end: int) -> 
     raw = text[start:end]
     if "-" in raw and "\n" in raw:
         raw = _HYPHEN_BREAK.sub(_join_hyphenated, raw)
-    # pdfium marks a word hyphenated at a line end with U+FFFE; NUL never belongs in
-    # text (and PostgreSQL refuses it).
-    clean = " ".join(raw.replace("\ufffe", "").replace("\x00", "").split())
+    # pdfium marks a word hyphenated at a line end with U+FFFE; NUL and lone surrogates
+    # never belong in text (and PostgreSQL refuses them).
+    clean = " ".join(_SURROGATE.sub("\ufffd", raw.replace("\ufffe", "").replace("\x00", "")).split())
     if clean:
         spans.append(SentenceSpan(start, end, clean))

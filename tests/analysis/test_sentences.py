@@ -162,7 +162,8 @@ def test_stats_analyzer_counts_words_and_characters():
 
 def test_a_lone_surrogate_from_a_broken_text_layer_does_not_stop_the_split():
     page = "Broken \ud800 glyph here. Next one."
-    assert [page[s.start : s.end] for s in split_sentences(page)] == [
-        "Broken \ud800 glyph here.",
-        "Next one.",
-    ]
+    spans = split_sentences(page)
+    assert [page[s.start : s.end] for s in spans] == ["Broken \ud800 glyph here.", "Next one."]
+    # The stored text must encode: PostgreSQL refuses lone surrogates.
+    assert spans[0].text == "Broken \ufffd glyph here."
+    assert all(s.text.encode("utf-8") for s in spans)
