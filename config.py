@@ -8,6 +8,7 @@ Celery broker under ``instance/``, so it starts with Python alone. Production
 from __future__ import annotations
 
 import os
+import re
 import socket
 from pathlib import Path
 from urllib.parse import parse_qsl, quote, urlencode, urlsplit, urlunsplit
@@ -19,6 +20,7 @@ DEV_SECRET = "dev-only-secret-not-for-production-use"  # noqa: S105 - production
 MIN_SECRET_LENGTH = 32  # HMAC-SHA256 keys shorter than the hash are weak
 TLS_REQUIRED_HOST_SUFFIXES = (".supabase.co", ".pooler.supabase.com")
 RAILWAY_PRIVATE_SUFFIX = ".railway.internal"  # resolves only inside Railway's private network
+ORIGIN_PATTERN = re.compile(r"https?://(\[[0-9A-Fa-f:.]+\]|[A-Za-z0-9.-]+)(:[0-9]{1,5})?")
 
 
 def env_str(name: str, default: str | None = None) -> str | None:
@@ -68,12 +70,7 @@ def cors_origin_problems(origins: list[str]) -> list[str]:
         return [] if origins == ["*"] else ["CORS_ORIGINS: use `*` alone or list exact origins, not both."]
     found = []
     for origin in origins:
-        parts = urlsplit(origin)
-        if (
-            parts.scheme not in {"http", "https"}
-            or not parts.hostname
-            or origin != f"{parts.scheme}://{parts.netloc}"
-        ):
+        if not ORIGIN_PATTERN.fullmatch(origin):
             found.append(
                 f"CORS_ORIGINS entries are origins like https://app.example.com"
                 f" (scheme and host, no path or trailing slash); got {origin!r}."
