@@ -143,14 +143,26 @@ class ChunkStopped(Exception):
 
 
 def release_chunk(job_id: str, index: int) -> None:
-    """Put a chunk that stopped early back to pending, with nothing written."""
+    """Put a chunk that stopped early back to pending, with nothing written.
+
+    The job's ``updated_at`` moves too: an ended job's detail lists its chunks' statuses,
+    and pollers holding its ETag (app/api/polling.py) must see the change. Job first,
+    the lock order fail_job uses.
+    """
+    touch = db.update(Job).where(Job.id == job_id).values(updated_at=utcnow())
     statement = (
         db.update(Chunk)
         .where(Chunk.job_id == job_id, Chunk.index == index, Chunk.status == ChunkStatus.RUNNING)
         .values(status=ChunkStatus.PENDING)
     )
+
+    def apply() -> None:
+        db.session.execute(touch)
+        if db.session.execute(statement).rowcount == 0:
+            db.session.rollback()
+
     db.session.rollback()
-    safe_commit(lambda: db.session.execute(statement))
+    safe_commit(apply)
 
 
 def analyze_chunk(
