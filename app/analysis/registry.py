@@ -7,11 +7,13 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 
 from app.analysis.base import Analyzer, AnalyzerError, DocumentInput, SentenceInput
+from app.analysis.embeddings import EmbeddingsAnalyzer
 from app.analysis.keywords import KeywordsAnalyzer
 from app.analysis.language import LanguageAnalyzer
 from app.analysis.pii import PiiAnalyzer
 from app.analysis.sentiment import SentimentAnalyzer
 from app.analysis.stats import StatsAnalyzer
+from app.analysis.summary import SummaryAnalyzer
 
 log = logging.getLogger(__name__)
 
@@ -24,9 +26,11 @@ _ANALYZERS: dict[str, Analyzer] = {
     for analyzer in (
         StatsAnalyzer(),
         LanguageAnalyzer(),
+        EmbeddingsAnalyzer(),
         SentimentAnalyzer(),
         PiiAnalyzer(),
         KeywordsAnalyzer(),
+        SummaryAnalyzer(),
     )
 }
 DEFAULT_ANALYSES: tuple[str, ...] = tuple(_ANALYZERS)
