@@ -384,12 +384,22 @@
       onEvent(event);
       stopTracking(id);
     });
-    source.onerror = () => {
+    // The stream's lifetime is bounded: at its end, follow on with a new ticket.
+    source.addEventListener("reconnect", () => {
+      source.close();
+      if (!tracker.stopped) follow(id, tracker);
+    });
+    // Both a lost connection and the server's own "error" event (the job was deleted) land here.
+    source.onerror = (event) => {
       source.close();
       if (tracker.stopped) return;
       tracker.source = null;
+      if (event.data && event.data.includes("job_not_found")) {
+        forgetJob(id);
+        return;
+      }
       if (!heard) tracker.streamFailures += 1;
-      // A stream that worked and closed (its lifetime is bounded) resumes after one poll.
+      // A stream that worked and broke resumes after one poll; one that never worked is replaced by polling.
       poll(id, tracker, heard);
     };
   }
@@ -461,7 +471,7 @@
     $("detail-title").textContent = job.filename || "Untitled document";
     $("detail-status").textContent = STATUS_WORDS[job.status] || job.status;
     $("detail-step").textContent = job.current_step || "—";
-    $("detail-pages").textContent = job.page_count ?? "not counted yet";
+    $("detail-pages").textContent = job.page_count ?? (LIVE.has(job.status) ? "not counted yet" : "—");
     $("detail-sentence-count").textContent = job.sentence_count ?? "—";
     $("detail-progress").value = percentOf(job);
     $("detail-progress-label").textContent = `${percentOf(job)} % done`;
