@@ -161,7 +161,13 @@ def test_bad_uploads_are_explained_in_words(page: Page, shared_pdfs: Path, tmp_p
         route.fulfill(status=404, json={"error": {"code": "not_found", "message": "Not here."}})
 
     page.route("**/events/ticket", no_streams)
-    page.locator("#file-input").set_input_files(shared_pdfs / ENCRYPTED_PDF)
+    # Chosen with the keyboard: the drop zone's file input takes focus, shows it, and opens on Space.
+    page.locator("#file-input").focus()
+    outline = page.locator("#drop-zone").evaluate("zone => getComputedStyle(zone).outlineStyle")
+    assert outline == "solid", "the focused drop zone shows no focus outline"
+    with page.expect_file_chooser() as chooser:
+        page.keyboard.press("Space")
+    chooser.value.set_files(shared_pdfs / ENCRYPTED_PDF)
     error = page.get_by_role("alert")
     expect(error).to_contain_text("protected by a password", timeout=PATIENCE_MS)
     expect(page.locator("#detail-status")).to_have_text("Failed")
