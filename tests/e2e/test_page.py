@@ -111,6 +111,7 @@ def test_upload_progress_sentences_and_search(page: Page, app: Flask, shared_pdf
     expect(page.locator("#page-count")).to_have_text("of 4")
     expect(sentences.first.locator(".tag", has_text="Sentiment:")).to_be_visible()
     expect(page.locator("#keywords li").first).to_be_visible()
+    expect(page.locator("#summary li").first).to_contain_text("(page ")
     screenshot(page, "completed-page-1")
 
     page.get_by_role("button", name="Next page").click()
@@ -122,7 +123,9 @@ def test_upload_progress_sentences_and_search(page: Page, app: Flask, shared_pdf
     page.get_by_label("Find sentences that mean").fill("text without meaning")
     page.get_by_role("button", name="Search", exact=True).click()
     if search_is_served(app):
-        expect(page.locator("#search-results li").first).to_contain_text("similarity")
+        best = page.locator("#search-results li").first
+        expect(best).to_contain_text(TEXT_PDF_FIRST_WORDS)
+        expect(best).to_contain_text("similarity")
     else:
         expect(page.locator("#search-message")).to_have_text("This server does not offer search yet.")
     screenshot(page, "search")

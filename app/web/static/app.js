@@ -544,10 +544,9 @@
   }
 
   function wireActions() {
-    $("cancel-job").addEventListener("click", () => jobAction("/cancel", "POST", (id, job) => {
+    $("cancel-job").addEventListener("click", () => jobAction("/cancel", "POST", (_id, job) => {
       say($("action-message"), "Processing cancelled. What was already read stays available.", "success");
-      jobChanged(job);
-      loadDetail(id);
+      jobChanged(job); // a job that ended reloads its detail there
     }));
     $("retry-job").addEventListener("click", () => jobAction("/retry", "POST", (id, job) => {
       say($("action-message"), "Retrying the unfinished parts of this document.", "success");
