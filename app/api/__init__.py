@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from flask import Blueprint
 
-from app.api import auth, events, health, jobs, results, search
+from app.api import auth, docs, events, health, jobs, results, search
 
 API_PREFIX = "/api/v1"
 
@@ -12,6 +12,6 @@ API_PREFIX = "/api/v1"
 def build_api_blueprint() -> Blueprint:
     """Collect the resource blueprints under one versioned prefix."""
     api = Blueprint("api", __name__, url_prefix=API_PREFIX)
-    for module in (auth, jobs, events, results, search, health):
+    for module in (auth, jobs, events, results, search, health, docs):
         api.register_blueprint(module.bp)
     return api
