@@ -2,41 +2,27 @@
 
 from __future__ import annotations
 
-import re
-
-from flask import Blueprint, jsonify
+from flask import Blueprint, jsonify, request
 from flask_jwt_extended import create_access_token, create_refresh_token, get_jwt_identity, jwt_required
 from sqlalchemy.exc import IntegrityError
 
-from app.api.requests import json_body
+from app.api.openapi import BEARER, api_spec, responses
+from app.api.schemas.requests import Credentials, Registration
+from app.api.schemas.responses import AccessToken, Account, Tokens
 from app.errors import ApiError
 from app.extensions import db
 from app.models import User
-from app.models.user import normalize_email
 
 bp = Blueprint("auth", __name__, url_prefix="/auth")
 
-EMAIL_PATTERN = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
-MIN_PASSWORD_LENGTH = 8
-
-
-def _credentials() -> tuple[str, str]:
-    body = json_body()
-    email, password = body.get("email"), body.get("password")
-    if not isinstance(email, str) or not EMAIL_PATTERN.match(normalize_email(email)):
-        raise ApiError("invalid_email", "Give a valid email address in the field 'email'.", 400)
-    if not isinstance(password, str) or not password:
-        raise ApiError("invalid_password", "Give a password in the field 'password'.", 400)
-    return normalize_email(email), password
-
 
 @bp.post("/register")
+@api_spec.validate(json=Registration, resp=responses(409, HTTP_201=Account), tags=["auth"])
 def register():
-    email, password = _credentials()
-    if len(password) < MIN_PASSWORD_LENGTH:
-        raise ApiError("weak_password", f"Use a password of at least {MIN_PASSWORD_LENGTH} characters.", 400)
-    user = User(email=email)
-    user.set_password(password)
+    """Create an account."""
+    body: Registration = request.context.json
+    user = User(email=body.email)
+    user.set_password(body.password)
     db.session.add(user)
     try:
         db.session.commit()
@@ -47,10 +33,12 @@ def register():
 
 
 @bp.post("/login")
+@api_spec.validate(json=Credentials, resp=responses(401, HTTP_200=Tokens), tags=["auth"])
 def login():
-    email, password = _credentials()
-    user = db.session.execute(db.select(User).where(User.email == email)).scalar_one_or_none()
-    if user is None or not user.check_password(password):
+    """Sign in: an access token (1 h) and a refresh token (30 days)."""
+    body: Credentials = request.context.json
+    user = db.session.execute(db.select(User).where(User.email == body.email)).scalar_one_or_none()
+    if user is None or not user.check_password(body.password):
         raise ApiError("invalid_credentials", "The email or password is wrong.", 401)
     identity = str(user.id)
     return jsonify(
@@ -62,5 +50,7 @@ def login():
 
 @bp.post("/refresh")
 @jwt_required(refresh=True)
+@api_spec.validate(resp=responses(401, HTTP_200=AccessToken), security=BEARER, tags=["auth"])
 def refresh():
+    """A new access token, with the refresh token as the bearer token."""
     return jsonify(access_token=create_access_token(identity=get_jwt_identity()), token_type="Bearer")

@@ -10,7 +10,7 @@ from flask import Flask, Response, jsonify
 from flask_limiter import RateLimitExceeded
 from werkzeug.exceptions import HTTPException
 
-from app.errors import ApiError
+from app.errors import ApiError, ValidationFailed
 from app.extensions import db, jwt, limiter
 
 log = logging.getLogger(__name__)
@@ -35,6 +35,9 @@ def error_response(code: str, message: str, status: int) -> tuple[Response, int]
 
 
 def handle_api_error(error: ApiError) -> tuple[Response, int]:
+    if isinstance(error, ValidationFailed):
+        body = {"code": error.code, "message": error.message, "fields": error.fields}
+        return jsonify(error=body), error.status
     return error_response(error.code, error.message, error.status)
 
 

@@ -6,9 +6,12 @@ from flask import Blueprint, current_app, jsonify, request, url_for
 from flask_jwt_extended import jwt_required, verify_jwt_in_request
 
 from app.analysis import UnknownAnalysis, resolve_analyses
+from app.api.openapi import BEARER, api_spec, responses
 from app.api.polling import not_modified, poll_response
 from app.api.requests import current_user_id, int_arg
-from app.errors import ApiError
+from app.api.schemas.requests import JobDetailQuery, JobListQuery, UploadForm, UploadHeaders, UploadQuery
+from app.api.schemas.responses import JobDetail, JobList, JobSummary, UploadedJob
+from app.errors import ApiError, ValidationFailed
 from app.extensions import db, limiter
 from app.jobs.control import cancel_job, delete_job, retry_job
 from app.jobs.uploads import accept_upload
@@ -18,9 +21,6 @@ from app.models import Job
 bp = Blueprint("jobs", __name__)
 
 SENTENCE_PAGE_MAX = 5000
-IDEMPOTENCY_KEY_MAX = 200
-TRUE_WORDS = {"1", "true", "yes", "on"}
-FALSE_WORDS = {"", "0", "false", "no", "off"}
 
 
 def upload_rate_key() -> str:
@@ -41,17 +41,8 @@ def owned_job(job_id: str) -> Job:
 
 
 def idempotency_key() -> str | None:
-    """Read the optional Idempotency-Key header: 1 to 200 printable ASCII characters."""
-    key = request.headers.get("Idempotency-Key")
-    if key is not None and not (
-        1 <= len(key) <= IDEMPOTENCY_KEY_MAX and all(" " <= char <= "~" for char in key)
-    ):
-        raise ApiError(
-            "invalid_idempotency_key",
-            f"Idempotency-Key must be 1 to {IDEMPOTENCY_KEY_MAX} printable ASCII characters, e.g. a UUID.",
-            400,
-        )
-    return key
+    """The optional Idempotency-Key header (its form is checked by ``UploadHeaders``)."""
+    return request.headers.get("Idempotency-Key")
 
 
 def requested_analyses() -> list[str]:
@@ -65,11 +56,9 @@ def requested_analyses() -> list[str]:
 
 
 def force_requested() -> bool:
-    """Read the ``force`` flag from the form or the query string: true asks for a fresh run."""
-    value = request.form.get("force", request.args.get("force", "")).strip().lower()
-    if value not in TRUE_WORDS | FALSE_WORDS:
-        raise ApiError("invalid_parameter", "force must be true or false.", 400)
-    return value in TRUE_WORDS
+    """The ``force`` flag from the form or the query string (checked by their schemas): true asks for a fresh run."""
+    form, query = request.context.form, request.context.query
+    return bool(form.force if form is not None and form.force is not None else query.force)
 
 
 def job_location(job: Job) -> dict[str, str]:
@@ -81,10 +70,19 @@ def job_location(job: Job) -> dict[str, str]:
 @bp.post("/process-pdf-async")
 @limiter.limit(lambda: current_app.config["UPLOAD_RATE_LIMIT"], key_func=upload_rate_key)
 @jwt_required()
+@api_spec.validate(
+    form=UploadForm,
+    query=UploadQuery,
+    headers=UploadHeaders,
+    resp=responses(400, 401, 413, 415, 429, HTTP_200=UploadedJob, HTTP_202=UploadedJob),
+    security=BEARER,
+    tags=["jobs"],
+)
 def upload():
+    """Upload a PDF: 202 with a new job, or 200 with the earlier job a repeat answers with."""
     upload_file = request.files.get("file")
     if upload_file is None:
-        raise ApiError("missing_file", "Send the PDF as multipart/form-data in the field 'file'.", 400)
+        raise ValidationFailed({"file": ["Send the PDF as multipart/form-data in the field 'file'."]})
     key, force = idempotency_key(), force_requested()
     with upload_file.stream:
         data = upload_file.read()
@@ -96,9 +94,11 @@ def upload():
 
 @bp.get("/jobs")
 @jwt_required()
+@api_spec.validate(query=JobListQuery, resp=responses(401, HTTP_200=JobList), security=BEARER, tags=["jobs"])
 def list_jobs():
-    page = int_arg("page", 1, 1, 1_000_000)
-    per_page = int_arg("per_page", 20, 1, current_app.config["JOBS_PAGE_SIZE_MAX"])
+    """Your jobs, newest first."""
+    paging: JobListQuery = request.context.query
+    page, per_page = paging.page, paging.per_page
     query = (
         db.select(Job).where(Job.owner_id == current_user_id()).order_by(Job.created_at.desc(), Job.id.desc())
     )
@@ -113,7 +113,14 @@ def list_jobs():
 
 @bp.get("/jobs/<job_id>")
 @jwt_required()
+@api_spec.validate(
+    query=JobDetailQuery,
+    resp=responses(401, 404, empty=(304,), HTTP_200=JobDetail),
+    security=BEARER,
+    tags=["jobs"],
+)
 def get_job(job_id: str):
+    """Poll a job; with If-None-Match naming its current ETag, a 304 without a body."""
     offset = int_arg("sentences_offset", 0, 0, 10_000_000)
     limit = int_arg("sentences_limit", 1000, 1, SENTENCE_PAGE_MAX)
     variant = f"{offset}:{limit}"
@@ -125,7 +132,9 @@ def get_job(job_id: str):
 
 @bp.post("/jobs/<job_id>/cancel")
 @jwt_required()
+@api_spec.validate(resp=responses(401, 404, 409, HTTP_200=JobSummary), security=BEARER, tags=["jobs"])
 def cancel(job_id: str):
+    """Cancel a pending, queued or processing job."""
     job = owned_job(job_id)
     cancel_job(job)
     return jsonify(job_summary(job))
@@ -133,7 +142,9 @@ def cancel(job_id: str):
 
 @bp.post("/jobs/<job_id>/retry")
 @jwt_required()
+@api_spec.validate(resp=responses(401, 404, 409, HTTP_202=JobSummary), security=BEARER, tags=["jobs"])
 def retry(job_id: str):
+    """Run a failed job's unfinished chunks again."""
     job = owned_job(job_id)
     retry_job(job)
     return jsonify(job_summary(job)), 202, job_location(job)
@@ -141,6 +152,8 @@ def retry(job_id: str):
 
 @bp.delete("/jobs/<job_id>")
 @jwt_required()
+@api_spec.validate(resp=responses(401, 404, empty=(204,)), security=BEARER, tags=["jobs"])
 def delete(job_id: str):
+    """Delete a job with its PDF and results (cancelling it first if it is live)."""
     delete_job(owned_job(job_id))
     return "", 204

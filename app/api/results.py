@@ -6,44 +6,28 @@ from flask import Blueprint, Response, jsonify, request, stream_with_context, ur
 from flask_jwt_extended import jwt_required
 
 from app.api.jobs import owned_job
-from app.api.requests import int_arg
+from app.api.openapi import BEARER, api_spec, responses
+from app.api.schemas.requests import ExportQuery, SentenceQuery
+from app.api.schemas.responses import ChunkList, SentencePage
 from app.errors import ApiError
 from app.jobs.export import EXPORT_FORMATS, export_filename, export_stream
-from app.jobs.sentences import SENTIMENTS, SentenceFilter, count_sentences, sentence_page
+from app.jobs.sentences import SentenceFilter, count_sentences, sentence_page
 from app.jobs.views import chunk_views
 from app.models import JobStatus
 
 bp = Blueprint("results", __name__)
 
-SENTENCES_PER_PAGE = 100
-SENTENCES_PER_PAGE_MAX = 1000
-PAGE_NUMBER_MAX = 1_000_000
-BOOLEAN_WORDS = {"true": True, "1": True, "false": False, "0": False}
-LANGUAGE_CODE_MAX = 16
 EXPORTABLE = (JobStatus.COMPLETED, JobStatus.CANCELLED)
 
 
-def sentence_filter() -> SentenceFilter:
-    """Read the page-range, sentiment, has_pii and language filters from the query string."""
-    min_page = int_arg("min_page", 0, 1, PAGE_NUMBER_MAX) or None
-    max_page = int_arg("max_page", 0, 1, PAGE_NUMBER_MAX) or None
-    if min_page and max_page and min_page > max_page:
-        raise ApiError("invalid_parameter", "min_page must not be greater than max_page.", 400)
-    sentiment = request.args.get("sentiment")
-    if sentiment is not None and sentiment not in SENTIMENTS:
-        raise ApiError("invalid_parameter", f"sentiment must be one of {', '.join(SENTIMENTS)}.", 400)
-    has_pii = request.args.get("has_pii")
-    if has_pii is not None and has_pii.lower() not in BOOLEAN_WORDS:
-        raise ApiError("invalid_parameter", "has_pii must be true or false.", 400)
-    language = request.args.get("language")
-    if language is not None and not (0 < len(language) <= LANGUAGE_CODE_MAX and language.isascii()):
-        raise ApiError("invalid_parameter", "language must be a language code such as en.", 400)
+def sentence_filter(query: SentenceQuery) -> SentenceFilter:
+    """The page-range, sentiment, has_pii and language filters of a validated query."""
     return SentenceFilter(
-        min_page=min_page,
-        max_page=max_page,
-        sentiment=sentiment,
-        has_pii=None if has_pii is None else BOOLEAN_WORDS[has_pii.lower()],
-        language=None if language is None else language.lower(),
+        min_page=query.min_page,
+        max_page=query.max_page,
+        sentiment=query.sentiment,
+        has_pii=query.has_pii,
+        language=None if query.language is None else query.language.lower(),
     )
 
 
@@ -55,10 +39,14 @@ def page_link(job_id: str, page: int) -> str:
 
 @bp.get("/jobs/<job_id>/sentences")
 @jwt_required()
+@api_spec.validate(
+    query=SentenceQuery, resp=responses(401, 404, HTTP_200=SentencePage), security=BEARER, tags=["results"]
+)
 def list_sentences(job_id: str):
-    page = int_arg("page", 1, 1, PAGE_NUMBER_MAX)
-    per_page = int_arg("per_page", SENTENCES_PER_PAGE, 1, SENTENCES_PER_PAGE_MAX)
-    where = sentence_filter()
+    """A job's sentences in reading order, a page at a time, optionally filtered."""
+    query: SentenceQuery = request.context.query
+    page, per_page = query.page, query.per_page
+    where = sentence_filter(query)
     job = owned_job(job_id)
     total = count_sentences(job.id, where)
     offset = (page - 1) * per_page
@@ -81,17 +69,21 @@ def list_sentences(job_id: str):
 
 @bp.get("/jobs/<job_id>/chunks")
 @jwt_required()
+@api_spec.validate(resp=responses(401, 404, HTTP_200=ChunkList), security=BEARER, tags=["results"])
 def list_chunks(job_id: str):
+    """A job's per-chunk results."""
     job = owned_job(job_id)
     return jsonify(job_id=job.id, job_status=job.status, chunks=chunk_views(job.id))
 
 
 @bp.get("/jobs/<job_id>/export")
 @jwt_required()
+@api_spec.validate(
+    query=ExportQuery, resp=responses(401, 404, 409, empty=(200,)), security=BEARER, tags=["results"]
+)
 def export(job_id: str):
-    fmt = request.args.get("format", "json")
-    if fmt not in EXPORT_FORMATS:
-        raise ApiError("unsupported_format", f"format must be one of {', '.join(EXPORT_FORMATS)}.", 400)
+    """Everything a completed (or cancelled) job found, streamed as JSON, NDJSON or CSV."""
+    fmt = request.context.query.format
     job = owned_job(job_id)
     if job.status not in EXPORTABLE:
         raise ApiError(

@@ -66,10 +66,11 @@ def test_a_key_reused_for_another_file_is_refused(idle_client):
 
 
 @pytest.mark.parametrize("key", ["", "k" * 201, "tab\there", "caf\u00e9", "bell\x07"])
-def test_an_invalid_idempotency_key_is_a_400(idle_client, key):
+def test_an_invalid_idempotency_key_is_a_422(idle_client, key):
     response = upload(idle_client, keyed(auth_headers(idle_client), key), PDF_HEADER)
-    assert response.status_code == 400
-    assert response.json["error"]["code"] == "invalid_idempotency_key"
+    assert response.status_code == 422
+    assert response.json["error"]["code"] == "validation_error"
+    assert list(response.json["error"]["fields"]) == ["Idempotency-Key"]
 
 
 @pytest.mark.parametrize(
@@ -168,7 +169,8 @@ def test_the_same_file_from_another_user_is_a_new_job(idle_client):
     assert theirs.json["job_id"] != mine.json["job_id"]
 
 
-def test_an_unclear_force_flag_is_a_400(idle_client):
+def test_an_unclear_force_flag_is_a_422(idle_client):
     response = upload_with(idle_client, auth_headers(idle_client), PDF_HEADER, {"force": "maybe"})
-    assert response.status_code == 400
-    assert response.json["error"]["code"] == "invalid_parameter"
+    assert response.status_code == 422
+    assert response.json["error"]["code"] == "validation_error"
+    assert list(response.json["error"]["fields"]) == ["force"]

@@ -27,10 +27,12 @@ def test_bad_uploads_are_refused_with_a_code(client, data, status, code):
     assert response.json["error"]["code"] == code
 
 
-def test_upload_without_a_file_field_is_a_400(client):
-    response = client.post("/api/v1/jobs", headers=auth_headers(client), data={"other": "x"})
-    assert response.status_code == 400
-    assert response.json["error"]["code"] == "missing_file"
+@pytest.mark.parametrize("data", [{"other": "x"}, {"file": "not a file"}, None])
+def test_upload_without_a_file_is_a_422_naming_the_field(client, data):
+    response = client.post("/api/v1/jobs", headers=auth_headers(client), data=data)
+    assert response.status_code == 422
+    assert response.json["error"]["code"] == "validation_error"
+    assert "file" in response.json["error"]["fields"]
 
 
 def test_upload_over_the_size_limit_is_a_413(client, app):
@@ -85,8 +87,9 @@ def test_listing_is_newest_first_and_paginated(client):
 @pytest.mark.parametrize("query", ["per_page=0", "per_page=1000", "page=abc"])
 def test_listing_refuses_bad_paging(client, query):
     response = client.get(f"/api/v1/jobs?{query}", headers=auth_headers(client))
-    assert response.status_code == 400
-    assert response.json["error"]["code"] == "invalid_parameter"
+    assert response.status_code == 422
+    assert response.json["error"]["code"] == "validation_error"
+    assert list(response.json["error"]["fields"]) == [query.split("=")[0]]
 
 
 def test_uploads_are_rate_limited_per_user_with_retry_after(app, monkeypatch):

@@ -154,26 +154,28 @@ def test_column_filters_keep_only_matching_sentences(client, marked, query):
 
 
 @pytest.mark.parametrize(
-    "query",
+    ("query", "field"),
     [
-        "page=0",
-        "page=x",
-        "per_page=0",
-        "per_page=1001",
-        "min_page=0",
-        "max_page=-1",
-        "min_page=5&max_page=2",
-        "sentiment=happy",
-        "has_pii=maybe",
-        "language=",
+        ("page=0", "page"),
+        ("page=x", "page"),
+        ("per_page=0", "per_page"),
+        ("per_page=1001", "per_page"),
+        ("min_page=0", "min_page"),
+        ("max_page=-1", "max_page"),
+        ("min_page=5&max_page=2", "max_page"),
+        ("sentiment=happy", "sentiment"),
+        ("has_pii=maybe", "has_pii"),
+        ("language=", "language"),
+        ("language=%00", "language"),
     ],
 )
-def test_bad_sentence_queries_are_400(client, query):
+def test_bad_sentence_queries_are_422_naming_the_field(client, query, field):
     headers = auth_headers(client)
     job_id = upload(client, headers, PDF_HEADER).json["job_id"]
     response = client.get(f"/api/v1/jobs/{job_id}/sentences?{query}", headers=headers)
-    assert response.status_code == 400
-    assert response.json["error"]["code"] == "invalid_parameter"
+    assert response.status_code == 422
+    assert response.json["error"]["code"] == "validation_error"
+    assert list(response.json["error"]["fields"]) == [field]
 
 
 def test_job_detail_is_small_and_links_to_the_rest(client, tracemonkey):
@@ -257,11 +259,12 @@ def test_export_streams_every_sentence(client, tracemonkey, fmt, mimetype):
         assert set(header["results"]["analyses"]) == set(job["analyses"])
 
 
-def test_export_of_an_unknown_format_is_400(client, tracemonkey):
+def test_export_of_an_unknown_format_is_422(client, tracemonkey):
     headers, job = tracemonkey
     response = client.get(f"/api/v1/jobs/{job['job_id']}/export?format=xml", headers=headers)
-    assert response.status_code == 400
-    assert response.json["error"]["code"] == "unsupported_format"
+    assert response.status_code == 422
+    assert response.json["error"]["code"] == "validation_error"
+    assert list(response.json["error"]["fields"]) == ["format"]
 
 
 @pytest.mark.parametrize("path", ["sentences", "chunks", "export"])
