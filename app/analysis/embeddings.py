@@ -84,8 +84,9 @@ class MiniLmEncoder:
         )
         self.input_names = {model_input.name for model_input in self.session.get_inputs()}
 
-    def encode(self, texts: Sequence[str], batch_size: int = BATCH_SIZE) -> np.ndarray:
+    def encode(self, texts: Sequence[str], batch_size: int | None = None) -> np.ndarray:
         """Return one L2-normalised float32 row per text, in the order given."""
+        batch_size = batch_size or BATCH_SIZE
         encodings = self.tokenizer.encode_batch(list(texts), add_special_tokens=True)
         vectors = np.zeros((len(encodings), DIMENSIONS), dtype=np.float32)
         # Batches of similar lengths pad little: sort by token count, longest first.
