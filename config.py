@@ -307,6 +307,8 @@ class Config:
         self.POLL_QUEUED_MIN_MS = env_int("POLL_QUEUED_MIN_MS", 500)
         self.POLL_QUEUED_MAX_MS = env_int("POLL_QUEUED_MAX_MS", 5000)
         self.POLL_PROCESSING_MS = env_int("POLL_PROCESSING_MS", 1000)
+        # Rendered details of ended jobs kept per process, so repeated full polls skip the render.
+        self.POLL_CACHE_MB = env_int("POLL_CACHE_MB", 32)
         # Progress streams (app/api/events.py); each open stream holds a gunicorn thread.
         self.SSE_POLL_SECONDS = env_float("SSE_POLL_SECONDS", 1.0)
         self.SSE_HEARTBEAT_SECONDS = env_float("SSE_HEARTBEAT_SECONDS", 15.0)
