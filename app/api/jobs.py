@@ -7,7 +7,7 @@ from flask_jwt_extended import jwt_required, verify_jwt_in_request
 
 from app.analysis import UnknownAnalysis, resolve_analyses
 from app.api.openapi import BEARER, api_spec, responses
-from app.api.polling import not_modified, poll_response
+from app.api.polling import answer_from_version, poll_response
 from app.api.requests import current_user_id, int_arg
 from app.api.schemas.requests import JobDetailQuery, JobListQuery, UploadForm, UploadHeaders, UploadQuery
 from app.api.schemas.responses import JobDetail, JobList, JobSummary, UploadedJob
@@ -124,8 +124,8 @@ def get_job(job_id: str):
     offset = int_arg("sentences_offset", 0, 0, 10_000_000)
     limit = int_arg("sentences_limit", 1000, 1, SENTENCE_PAGE_MAX)
     variant = f"{offset}:{limit}"
-    if (unchanged := not_modified(job_id, current_user_id(), variant)) is not None:
-        return unchanged
+    if (answered := answer_from_version(job_id, current_user_id(), variant)) is not None:
+        return answered
     job = owned_job(job_id)
     return poll_response(job, variant, job_detail(job, offset, limit))
 

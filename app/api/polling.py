@@ -6,12 +6,18 @@ row moves ``updated_at`` (the column's ``onupdate`` applies to Core ``update()``
 So a tag over the row's version columns, the representation and the query's page of
 sentences identifies the body; a conditional poll checks it with one primary-key
 SELECT of a few columns and answers 304 before any result is read or rendered.
+
+An ended job's body (no poll hint, results that no longer change) is rendered once per
+tag and kept in a small per-process LRU (POLL_CACHE_MB), so unconditional polls of
+finished jobs cost the same SELECT plus sending the bytes.
 """
 
 from __future__ import annotations
 
 import hashlib
 import math
+import threading
+from collections import OrderedDict
 from datetime import UTC, datetime
 from typing import Protocol
 
@@ -71,20 +77,64 @@ def poll_after_ms(job: JobVersion, now: datetime | None = None) -> int | None:
     return min(config["POLL_QUEUED_MAX_MS"], config["POLL_QUEUED_MIN_MS"] + int(waited_ms / 10))
 
 
-def not_modified(job_id: str, owner_id: int, variant: str) -> Response | None:
-    """A 304 when the client's If-None-Match names the job's current version, else None.
+class RenderedBodies:
+    """A byte-bounded LRU of rendered job details by ETag, shared by a process's threads."""
 
-    None also for a job that is missing or someone else's: the full path answers its 404.
+    def __init__(self, max_bytes: int) -> None:
+        self.max_bytes = max_bytes
+        self._bodies: OrderedDict[str, bytes] = OrderedDict()
+        self._size = 0
+        self._lock = threading.Lock()
+
+    def get(self, etag: str) -> bytes | None:
+        with self._lock:
+            body = self._bodies.get(etag)
+            if body is not None:
+                self._bodies.move_to_end(etag)
+            return body
+
+    def put(self, etag: str, body: bytes) -> None:
+        if len(body) > self.max_bytes // 4:  # one huge page of sentences must not flush the rest
+            return
+        with self._lock:
+            if etag in self._bodies:
+                return
+            self._bodies[etag] = body
+            self._size += len(body)
+            while self._size > self.max_bytes:
+                _, evicted = self._bodies.popitem(last=False)
+                self._size -= len(evicted)
+
+
+_bodies_lock = threading.Lock()
+
+
+def rendered_bodies() -> RenderedBodies:
+    """The app's cache of ended jobs' bodies, created on first use."""
+    with _bodies_lock:
+        cache = current_app.extensions.get("job_detail_bodies")
+        if cache is None:
+            cache = RenderedBodies(current_app.config["POLL_CACHE_MB"] * 1024 * 1024)
+            current_app.extensions["job_detail_bodies"] = cache
+        return cache
+
+
+def answer_from_version(job_id: str, owner_id: int, variant: str) -> Response | None:
+    """Answer a poll from the job's version columns alone, when that suffices.
+
+    304 when If-None-Match names the current version; an ended job's cached body when
+    there is one; else None, and the caller renders the detail (a missing job or someone
+    else's included: the full path answers its 404).
     """
-    if not request.if_none_match:
-        return None
     row = db.session.execute(db.select(*VERSION_COLUMNS).where(Job.id == job_id)).one_or_none()
     if row is None or row.owner_id != owner_id:
         return None
     etag = job_etag(row, variant)
-    if not request.if_none_match.contains_weak(etag):
-        return None
-    return _with_poll_headers(Response(status=304), etag, poll_after_ms(row))
+    if request.if_none_match and request.if_none_match.contains_weak(etag):
+        return _with_poll_headers(Response(status=304), etag, poll_after_ms(row))
+    if JobStatus(row.status).is_final and (body := rendered_bodies().get(etag)) is not None:
+        return _with_poll_headers(Response(body, mimetype="application/json"), etag, None)
+    return None
 
 
 def poll_response(job: Job, variant: str, body: dict) -> Response:
@@ -92,7 +142,11 @@ def poll_response(job: Job, variant: str, body: dict) -> Response:
     hint = poll_after_ms(job)
     if hint is not None:
         body["poll_after_ms"] = hint
-    return _with_poll_headers(jsonify(body), job_etag(job, variant), hint)
+    etag = job_etag(job, variant)
+    response = jsonify(body)
+    if hint is None and current_app.config["POLL_CACHE_MB"] > 0:
+        rendered_bodies().put(etag, response.get_data())
+    return _with_poll_headers(response, etag, hint)
 
 
 def _with_poll_headers(response: Response, etag: str, hint_ms: int | None) -> Response:

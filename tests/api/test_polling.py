@@ -10,7 +10,7 @@ import pytest
 import sqlalchemy as sa
 from flask import Flask
 
-from app.api.polling import poll_after_ms
+from app.api.polling import RenderedBodies, poll_after_ms
 from app.jobs.processing import release_chunk
 from app.models.base import utcnow
 from bench.textpdf import make_text_pdf
@@ -68,11 +68,9 @@ def test_unchanged_job_answers_304_without_a_body(client, completed):
 
 def test_304_reads_only_the_job_row(app, client, completed):
     headers, job_id = completed
-    url = f"/api/v1/jobs/{job_id}"
-    etag = client.get(url, headers=headers).headers["ETag"]
-
+    url = f"/api/v1/jobs/{job_id}?sentences_limit=7"  # a page no other test renders
     with statements(app) as full:
-        assert client.get(url, headers=headers).status_code == 200
+        etag = client.get(url, headers=headers).headers["ETag"]
     with statements(app) as conditional:
         assert client.get(url, headers=headers | {"If-None-Match": etag}).status_code == 304
 
@@ -80,6 +78,32 @@ def test_304_reads_only_the_job_row(app, client, completed):
     assert len(conditional) == 1
     assert "FROM jobs" in conditional[0]
     assert "results" not in conditional[0].split("FROM")[0]
+
+
+def test_ended_job_is_rendered_once_per_version(app, client, completed):
+    headers, job_id = completed
+    url = f"/api/v1/jobs/{job_id}?sentences_limit=3"
+    first = client.get(url, headers=headers)
+    with statements(app) as again:
+        second = client.get(url, headers=headers)
+
+    assert second.status_code == 200
+    assert second.data == first.data
+    assert second.headers["ETag"] == first.headers["ETag"]
+    assert len(again) == 1
+    assert "FROM jobs" in again[0]
+
+
+def test_rendered_bodies_are_bounded_least_recently_used_first():
+    cache = RenderedBodies(max_bytes=100)
+    for tag in "abcd":
+        cache.put(tag, b"x" * 25)
+    assert cache.get("a") is not None  # a is now the most recently used
+    cache.put("e", b"x" * 25)
+    assert cache.get("b") is None
+    assert all(cache.get(tag) for tag in "acde")
+    cache.put("huge", b"x" * 26)  # over a quarter of the budget: never kept
+    assert cache.get("huge") is None
 
 
 def test_other_sentence_page_is_another_representation(client, completed):
