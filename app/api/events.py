@@ -27,7 +27,10 @@ from itsdangerous import BadSignature, SignatureExpired, URLSafeTimedSerializer
 from sqlalchemy.exc import SQLAlchemyError
 
 from app.api.errors import error_response
+from app.api.openapi import BEARER, api_spec, responses
 from app.api.requests import current_user_id
+from app.api.schemas.requests import EventsQuery
+from app.api.schemas.responses import StreamTicket
 from app.errors import ApiError
 from app.extensions import db
 from app.models import Job, JobStatus
@@ -127,7 +130,9 @@ def sse(event: str, data: dict) -> str:
 
 @bp.post("/jobs/<job_id>/events/ticket")
 @jwt_required()
+@api_spec.validate(resp=responses(401, 404, HTTP_200=StreamTicket), security=BEARER, tags=["events"])
 def ticket(job_id: str):
+    """A short-lived ticket to open the job's event stream without a bearer token in the URL."""
     user_id = current_user_id()
     owned_state(job_id, user_id)
     issued = issue_ticket(user_id, job_id)
@@ -139,7 +144,14 @@ def ticket(job_id: str):
 
 
 @bp.get("/jobs/<job_id>/events")
+@api_spec.validate(
+    query=EventsQuery,
+    resp=responses(401, 404, 503, empty=(200,)),
+    security=[BEARER, {}],  # or ?ticket=
+    tags=["events"],
+)
 def stream(job_id: str):
+    """Server-Sent Events: ``progress`` on each change, ``end`` when the job ends, ``reconnect`` at the time limit."""
     ticket_arg = request.args.get("ticket")
     if ticket_arg is not None:
         user_id = ticket_user(ticket_arg, job_id)

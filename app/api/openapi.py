@@ -52,11 +52,22 @@ RESPONSE_HEADERS = {
     ("get", "/api/v1/jobs/{job_id}", "200"): ("ETag", "Cache-Control", "Retry-After"),
     ("get", "/api/v1/jobs/{job_id}", "304"): ("ETag", "Cache-Control", "Retry-After"),
     ("get", "/api/v1/jobs/{job_id}/export", "200"): ("Content-Disposition",),
+    ("get", "/api/v1/jobs/{job_id}/events", "503"): ("Retry-After",),
 }
 EXPORT_CONTENT = {
     "application/json": {"schema": {"type": "object"}},
     "application/x-ndjson": {"schema": {"type": "string"}},
     "text/csv": {"schema": {"type": "string"}},
+}
+
+# One event of the job's stream; ``data`` is the JSON of the job's progress (or of the error).
+SSE_EVENT = {
+    "type": "object",
+    "properties": {
+        "event": {"enum": ["progress", "end", "error", "reconnect"]},
+        "data": {"type": "string", "contentMediaType": "application/json"},
+        "retry": {"type": "integer"},
+    },
 }
 
 
@@ -144,6 +155,8 @@ def _finish_operation(method: str, path: str, operation: dict) -> None:
             }
     if path.endswith("/export") and "200" in operation["responses"]:
         operation["responses"]["200"]["content"] = EXPORT_CONTENT
+    if path.endswith("/events") and "200" in operation["responses"]:
+        operation["responses"]["200"]["content"] = {"text/event-stream": {"schema": SSE_EVENT}}
 
 
 def _without_null_defaults(node: Any) -> Any:

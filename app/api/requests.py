@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 from flask import request
 from flask_jwt_extended import get_jwt_identity
 
@@ -14,6 +16,17 @@ def json_body() -> dict:
     if not isinstance(body, dict):
         raise ApiError("invalid_json", "Send a JSON object with Content-Type: application/json.", 400)
     return body
+
+
+# Job ids are UUIDs (app.models.job.new_job_id); anything else cannot name a job.
+JOB_ID = re.compile(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}")
+
+
+def refuse_malformed_job_id(endpoint: str | None, values: dict | None) -> None:
+    """Answer 404 for a ``job_id`` that is no UUID, before it reaches the database (which refuses NUL)."""
+    job_id = (values or {}).get("job_id")
+    if job_id is not None and not JOB_ID.fullmatch(job_id):
+        raise ApiError("job_not_found", "No job with this id belongs to you.", 404)
 
 
 def current_user_id() -> int:

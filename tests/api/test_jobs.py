@@ -103,3 +103,12 @@ def test_uploads_are_rate_limited_per_user_with_retry_after(app, monkeypatch):
     assert refused.json["error"]["code"] == "rate_limited"
     assert 0 < int(refused.headers["Retry-After"]) <= 3601  # whole seconds, rounded up
     assert upload(limited, other, PDF_HEADER).status_code == 202
+
+
+@pytest.mark.parametrize(
+    "path", ["/jobs/%00", "/jobs/%00/sentences", "/jobs/%00/events", "/jobs/%00/search?q=x", "/jobs/x/chunks"]
+)
+def test_a_job_id_that_cannot_exist_is_not_found(client, path):
+    response = client.get(f"/api/v1{path}", headers=auth_headers(client))
+    assert response.status_code == 404
+    assert response.json["error"]["code"] == "job_not_found"

@@ -10,9 +10,10 @@ from __future__ import annotations
 from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints, ValidationInfo, field_validator
-from pydantic.json_schema import SkipJsonSchema
+from pydantic.json_schema import SkipJsonSchema, WithJsonSchema
 from spectree.model_adapter.pydantic_adapter import BaseFile
 
+from app.analysis import available_analyses
 from app.jobs.sentences import SENTIMENTS
 
 # No whitespace or control characters (PostgreSQL refuses NUL in text) around one @ and a dot.
@@ -25,6 +26,8 @@ SENTENCES_PER_PAGE_MAX = 1000
 SENTENCE_LIMIT_MAX = 5000
 PAGE_NUMBER_MAX = 1_000_000
 EXPORT_FORMAT_NAMES = ("json", "ndjson", "csv")
+SEARCH_QUERY_MAX_CHARS = 1000
+SEARCH_RESULTS_MAX = 100
 
 Email = Annotated[
     str,
@@ -32,6 +35,15 @@ Email = Annotated[
     Field(description="Trimmed and lower-cased before use.", examples=["ada@example.com"]),
 ]
 Page = Annotated[int, Field(ge=1, le=PAGE_NUMBER_MAX)]
+_ANALYSIS_NAME = "(?:" + "|".join(available_analyses()) + ")"
+_ANALYSIS_NAMES_PATTERN = rf"^\s*(?:{_ANALYSIS_NAME}\s*)?(?:,\s*(?:{_ANALYSIS_NAME}\s*)?)*$"
+# Known names, comma-separated (empty items skipped). The document lists the names as an enum
+# instead of the pattern: clients read it more easily and generators draw from it directly.
+AnalysisNames = Annotated[
+    str,
+    Field(pattern=_ANALYSIS_NAMES_PATTERN),
+    WithJsonSchema({"type": "string", "enum": list(available_analyses())}),
+]
 # An optional parameter: absent means None, but null is not a value clients can send.
 Absent = SkipJsonSchema[None]
 
@@ -53,10 +65,13 @@ class UploadForm(BaseModel):
     """The multipart form of an upload."""
 
     file: BaseFile = Field(description="The PDF; its bytes decide, not its name.")
-    analyses: str | list[str] | Absent = Field(
+    analyses: AnalysisNames | list[AnalysisNames] | Absent = Field(
         None,
-        description="Analyses to run, comma-separated or the field repeated; absent means the default set.",
-        examples=["stats,language"],
+        description=(
+            "Analyses to run: the field repeated, or several names comma-separated in one; "
+            "absent means the default set."
+        ),
+        examples=["stats"],
     )
     force: bool | Absent = Field(None, description="true starts a fresh run even for a file seen before.")
 
@@ -120,3 +135,24 @@ class ExportQuery(BaseModel):
     """The export's format."""
 
     format: Literal[EXPORT_FORMAT_NAMES] = "json"  # type: ignore[valid-type]
+
+
+class EventsQuery(BaseModel):
+    """How an event stream authenticates when it cannot send headers."""
+
+    ticket: str | Absent = Field(
+        None, description="A stream ticket from POST /jobs/{job_id}/events/ticket, instead of a bearer token."
+    )
+
+
+class SearchQuery(BaseModel):
+    """The text to search a job's sentences for, and how many to return."""
+
+    q: Annotated[
+        str,
+        StringConstraints(
+            strip_whitespace=True, min_length=1, max_length=SEARCH_QUERY_MAX_CHARS, pattern=r"\S"
+        ),
+        Field(description="Some text; trimmed.", examples=["payment terms"]),
+    ]
+    k: Annotated[int, Field(ge=1, le=SEARCH_RESULTS_MAX)] = 10

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from typing import Any, Literal
 
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, ConfigDict, Field
 
 JobStatusName = Literal["pending", "queued", "processing", "completed", "failed", "cancelled"]
 
@@ -167,3 +167,24 @@ class ChunkList(BaseModel):
 class Health(BaseModel):
     status: Literal["ok", "unavailable"]
     components: dict[str, dict[str, Any]]
+
+
+class StreamTicket(BaseModel):
+    ticket: str
+    expires_in: int = Field(description="Seconds the ticket stays valid.")
+    url: str = Field(description="The stream's URL with the ticket, for EventSource.")
+
+
+class SearchHit(BaseModel):
+    """A sentence (with its place, as in /sentences) and its similarity to the query."""
+
+    model_config = ConfigDict(extra="allow")
+
+    score: float = Field(description="Cosine similarity, -1 to 1.")
+
+
+class SearchResults(BaseModel):
+    job_id: str
+    query: str
+    k: int
+    results: list[SearchHit]
