@@ -16,11 +16,7 @@ class ApiError(Exception):
 class ValidationFailed(ApiError):
     """A request that does not match its schema: a 422 with the messages of each bad field."""
 
-    def __init__(self, fields: dict[str, list[str]], message: str | None = None) -> None:
-        names = ", ".join(sorted(fields)) or "the request"
-        super().__init__(
-            "validation_error",
-            message or f"Fix the invalid fields ({names}); error.fields says what each needs.",
-            422,
-        )
+    def __init__(self, fields: dict[str, list[str]]) -> None:
+        problems = "; ".join(f"{name}: {messages[0]}" for name, messages in fields.items())
+        super().__init__("validation_error", f"Fix the request ({problems}).", 422)
         self.fields = fields

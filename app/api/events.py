@@ -151,7 +151,7 @@ def ticket(job_id: str):
     tags=["events"],
 )
 def stream(job_id: str):
-    """Server-Sent Events: ``progress`` on each change, ``end`` when the job ends, ``reconnect`` at the time limit."""
+    """Server-Sent Events: `progress` on each change, `end` when the job ends, `reconnect` at the time limit."""
     ticket_arg = request.args.get("ticket")
     if ticket_arg is not None:
         user_id = ticket_user(ticket_arg, job_id)

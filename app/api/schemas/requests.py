@@ -7,9 +7,18 @@ view runs, and the OpenAPI document describes exactly what is checked.
 
 from __future__ import annotations
 
+import re
 from typing import Annotated, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, StringConstraints, ValidationInfo, field_validator
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    ConfigDict,
+    Field,
+    StringConstraints,
+    ValidationInfo,
+    field_validator,
+)
 from pydantic.json_schema import SkipJsonSchema, WithJsonSchema
 from spectree.model_adapter.pydantic_adapter import BaseFile
 
@@ -29,10 +38,22 @@ EXPORT_FORMAT_NAMES = ("json", "ndjson", "csv")
 SEARCH_QUERY_MAX_CHARS = 1000
 SEARCH_RESULTS_MAX = 100
 
+
+def _valid_email(email: str) -> str:
+    if not re.match(EMAIL_PATTERN, email):
+        raise ValueError("Give a valid email address, e.g. ada@example.com")
+    return email
+
+
 Email = Annotated[
     str,
-    StringConstraints(strip_whitespace=True, to_lower=True, max_length=254, pattern=EMAIL_PATTERN),
-    Field(description="Trimmed and lower-cased before use.", examples=["ada@example.com"]),
+    StringConstraints(strip_whitespace=True, to_lower=True, max_length=254),
+    AfterValidator(_valid_email),
+    Field(
+        description="Trimmed and lower-cased before use.",
+        examples=["ada@example.com"],
+        json_schema_extra={"pattern": EMAIL_PATTERN},
+    ),
 ]
 Page = Annotated[int, Field(ge=1, le=PAGE_NUMBER_MAX)]
 _ANALYSIS_NAME = "(?:" + "|".join(available_analyses()) + ")"
