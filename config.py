@@ -302,7 +302,6 @@ class Config:
         self.METRICS_TOKEN = env_str("METRICS_TOKEN")
         # One JSON object per log line in production (for log collectors), text on a laptop.
         self.LOG_FORMAT = env_str("LOG_FORMAT", "json" if self.PRODUCTION else "text")
-        self.JOBS_PAGE_SIZE_MAX = 100
         # Poll hints (app/api/polling.py): a waiting job's grows from the min to the max.
         self.POLL_QUEUED_MIN_MS = env_int("POLL_QUEUED_MIN_MS", 500)
         self.POLL_QUEUED_MAX_MS = env_int("POLL_QUEUED_MAX_MS", 5000)
