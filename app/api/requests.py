@@ -9,15 +9,6 @@ from flask_jwt_extended import get_jwt_identity
 
 from app.errors import ApiError
 
-
-def json_body() -> dict:
-    """Return the request's JSON object, or raise a 400 that says what to send."""
-    body = request.get_json(silent=True)
-    if not isinstance(body, dict):
-        raise ApiError("invalid_json", "Send a JSON object with Content-Type: application/json.", 400)
-    return body
-
-
 # Job ids are UUIDs (app.models.job.new_job_id); anything else cannot name a job.
 JOB_ID = re.compile(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}")
 
