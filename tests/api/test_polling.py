@@ -210,3 +210,13 @@ def test_chunk_released_after_cancel_gives_the_job_a_new_etag(app, idle_client, 
     )
     assert after.status_code == 200
     assert after.json["chunks"][0]["status"] == "pending"
+
+
+def test_raw_sql_write_moves_the_version_too(idle_client, run_sql):
+    headers, job_id = queued_job(idle_client)
+    url = f"/api/v1/jobs/{job_id}"
+    etag = idle_client.get(url, headers=headers).headers["ETag"]
+    run_sql("UPDATE jobs SET current_step = 'Checked by an operator' WHERE id = :id", id=job_id)
+    after = idle_client.get(url, headers=headers | {"If-None-Match": etag})
+    assert after.status_code == 200  # the migration's trigger moved updated_at
+    assert after.json["current_step"] == "Checked by an operator"
