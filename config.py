@@ -298,6 +298,8 @@ class Config:
         self.RATELIMIT_IN_MEMORY_FALLBACK_ENABLED = True
         self.RATELIMIT_SWALLOW_ERRORS = True
         self.HEALTH_TIMEOUT_SECONDS = env_float("HEALTH_TIMEOUT_SECONDS", 5.0)
+        # Analyses of an upload that names none; unset means every registered analyzer.
+        self.DEFAULT_ANALYSES = env_list("DEFAULT_ANALYSES") or None
         # /metrics answers only "Authorization: Bearer <METRICS_TOKEN>" when it is set.
         self.METRICS_TOKEN = env_str("METRICS_TOKEN")
         # One JSON object per log line in production (for log collectors), text on a laptop.
