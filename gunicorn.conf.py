@@ -13,6 +13,8 @@ from pathlib import Path
 bind = [f"[::]:{os.environ.get('PORT', '8000')}"]
 workers = int(os.environ.get("WEB_CONCURRENCY", "2"))
 threads = int(os.environ.get("GUNICORN_THREADS", "4"))
+# Threads, not sync workers: an event stream (GET /jobs/<id>/events) holds one thread,
+# asleep between looks, for at most SSE_MAX_SECONDS; SSE_MAX_STREAMS caps them per process.
 worker_class = "gthread"
 # Uploads of up to MAX_UPLOAD_MB over slow links; a request past this is killed.
 timeout = int(os.environ.get("GUNICORN_TIMEOUT", "60"))
