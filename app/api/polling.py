@@ -131,7 +131,8 @@ def answer_from_version(job_id: str, owner_id: int, variant: str) -> Response | 
         return None
     etag = job_etag(row, variant)
     if request.if_none_match and request.if_none_match.contains_weak(etag):
-        return _with_poll_headers(Response(status=304), etag, poll_after_ms(row))
+        not_modified = Response(status=304, mimetype="application/json")  # the API's headers, not a page's
+        return _with_poll_headers(not_modified, etag, poll_after_ms(row))
     if JobStatus(row.status).is_final and (body := rendered_bodies().get(etag)) is not None:
         return _with_poll_headers(Response(body, mimetype="application/json"), etag, None)
     return None
