@@ -178,7 +178,11 @@ def run(args: argparse.Namespace, stack: ExitStack) -> dict:
         results["worker"][concurrency] = measure_worker(env, concurrency, sentences, args)
     if not args.no_e2e:
         print(f"end to end: {E2E_PAGES} pages, default analyses, 2 worker processes ...", flush=True)
-        results["end_to_end"] = measure_end_to_end(args, stack, bench_pdf)
+        try:
+            results["end_to_end"] = measure_end_to_end(args, stack, bench_pdf)
+        except Exception as error:  # noqa: BLE001 - keep the embedding figures when the platform run fails
+            print(f"The end-to-end run failed: {type(error).__name__}: {error}")
+            results["end_to_end_error"] = f"{type(error).__name__}: {error}"
     results["meta"] = {
         "cpus": len(os.sched_getaffinity(0)),
         "load_average": os.getloadavg(),
