@@ -6,6 +6,7 @@ from pathlib import Path
 
 from flask import Flask
 
+from app.analysis import UnknownAnalysis, resolve_analyses
 from app.api import build_api_blueprint
 from app.api.bench import init_bench_endpoints
 from app.api.cors import init_cors
@@ -25,6 +26,10 @@ def create_app(config: Config | None = None) -> Flask:
     """Build the Flask app, its extensions, blueprints, error handlers and Celery app."""
     config = config or Config()
     problems = config.problems()
+    try:
+        config.DEFAULT_ANALYSES = resolve_analyses(config.DEFAULT_ANALYSES)
+    except UnknownAnalysis as error:
+        problems.append(f"DEFAULT_ANALYSES: {error}")
     if problems:
         raise RuntimeError("Configuration refused: " + " ".join(problems))
 

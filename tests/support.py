@@ -113,10 +113,19 @@ def auth_headers(client: FlaskClient, email: str | None = None) -> dict[str, str
     return {"Authorization": f"Bearer {login.json['access_token']}"}
 
 
-def upload(client: FlaskClient, headers: dict[str, str], data: bytes, filename: str = "doc.pdf"):
+def upload(
+    client: FlaskClient,
+    headers: dict[str, str],
+    data: bytes,
+    filename: str = "doc.pdf",
+    analyses: str | None = None,
+):
     """POST a file to /jobs as multipart form data and return the response."""
+    fields = MultiDict({"file": FileStorage(io.BytesIO(data), filename)})
+    if analyses is not None:
+        fields["analyses"] = analyses
     # Encoded here: for large bodies the test client spools to a file it never closes.
-    boundary, body = encode_multipart(MultiDict({"file": FileStorage(io.BytesIO(data), filename)}))
+    boundary, body = encode_multipart(fields)
     return client.post(
         "/api/v1/jobs",
         headers=headers,

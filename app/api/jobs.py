@@ -48,7 +48,9 @@ def idempotency_key() -> str | None:
 def requested_analyses() -> list[str]:
     """Read the ``analyses`` form field (comma-separated, or repeated); absent means the default set."""
     values = request.form.getlist("analyses")
-    names = None if not values else [name.strip() for v in values for name in v.split(",") if name.strip()]
+    if not values:
+        return current_app.config["DEFAULT_ANALYSES"]
+    names = [name.strip() for value in values for name in value.split(",") if name.strip()]
     try:
         return resolve_analyses(names)
     except UnknownAnalysis as error:

@@ -13,7 +13,6 @@ from typing import NamedTuple
 from flask import current_app
 from sqlalchemy.exc import IntegrityError
 
-from app.analysis import resolve_analyses
 from app.errors import ApiError
 from app.extensions import db
 from app.jobs.queue import enqueue_job
@@ -67,7 +66,7 @@ def insert_job(
 ) -> Job:
     """Commit a pending job together with its document."""
     job = Job(
-        analyses=resolve_analyses(None) if analyses is None else analyses,
+        analyses=current_app.config["DEFAULT_ANALYSES"] if analyses is None else analyses,
         owner_id=owner_id,
         filename=sanitize_filename(filename),
         size_bytes=len(data),
