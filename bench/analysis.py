@@ -116,17 +116,20 @@ def measure_worker(
         ]
         warm = [embed_chunk.delay(sentences[:8], 32) for _ in range(2 * concurrency)]
         loads = {r.get(timeout=300)["load_seconds"] for r in warm}
-        rates = {}
+        pool = procstats.child_pids(worker.pid)
+        rates, cpu_rates = {}, {}
         for batch_size in args.batch_sizes:
-            best = float("inf")
+            best = best_cpu = float("inf")
             for _ in range(args.repeat):
-                started = time.perf_counter()
+                started, before = time.perf_counter(), procstats.cpu_snapshot()
                 pending = [embed_chunk.delay(chunk, batch_size) for chunk in chunks]
                 for result in pending:
                     result.get(timeout=1800)
                 best = min(best, time.perf_counter() - started)
+                used = procstats.cpu_used(before, procstats.cpu_snapshot())
+                best_cpu = min(best_cpu, sum(used[pid].seconds for pid in pool if pid in used))
             rates[batch_size] = len(sentences) / best
-        pool = procstats.child_pids(worker.pid)
+            cpu_rates[batch_size] = len(sentences) / best_cpu
         memory = {
             "main_mb": procstats.peak_rss_mb(worker.pid),
             "pool_mb": [procstats.peak_rss_mb(pid) for pid in pool],
@@ -134,7 +137,12 @@ def measure_worker(
     finally:
         worker.stop()
         celery.close()
-    return {"sentences_per_s": rates, "load_seconds": sorted(x for x in loads if x), "memory": memory}
+    return {
+        "sentences_per_s": rates,
+        "sentences_per_cpu_s": cpu_rates,
+        "load_seconds": sorted(x for x in loads if x),
+        "memory": memory,
+    }
 
 
 def accuracy(sentences: list[str], reference: np.ndarray, count: int = 500) -> dict:
@@ -202,12 +210,30 @@ def print_report(results: dict) -> None:
             ref_rate = reference["sentences_per_s"].get(str(batch_size)) if reference else None
             ratio = rate / ref_rate if ref_rate else None
             verdict = "" if ratio is None else ("ok" if ratio >= THROUGHPUT_TARGET else "MISSED")
+            per_cpu = worker["sentences_per_cpu_s"][batch_size]
+            ref_per_cpu = reference["sentences_per_cpu_s"].get(str(batch_size)) if reference else None
             rows.append([
                 f"worker -c {concurrency}", batch_size, f"{rate:.1f}",
                 f"{ref_rate:.1f}" if ref_rate else "-", f"{ratio:.2f}x" if ratio else "-",
-                f">= {THROUGHPUT_TARGET:.1f}x", verdict,
+                f">= {THROUGHPUT_TARGET:.1f}x", verdict, f"{per_cpu:.1f}",
+                f"{ref_per_cpu:.1f}" if ref_per_cpu else "-",
+                f"{per_cpu / ref_per_cpu:.2f}x" if ref_per_cpu else "-",
             ])  # fmt: skip
-    print_rows(["run", "batch", "sentences/s", "reference/s", "ratio", "target", ""], rows)
+    print_rows(
+        [
+            "run",
+            "batch",
+            "sentences/s",
+            "reference/s",
+            "ratio",
+            "target",
+            "",
+            "per CPU-s",
+            "reference",
+            "ratio",
+        ],
+        rows,
+    )
     if reference:
         print(
             f"reference: torch {reference['versions']['torch']} with {reference['torch_threads']} threads, "
