@@ -30,8 +30,8 @@ os.environ.update(
         "RATELIMIT_KEY_PREFIX": f"docjobs-test-{RUN_ID}",
         "UPLOAD_RATE_LIMIT": "10000/hour",
         "CHUNK_PAGES": "3",
-        # Embeddings cost ~10 ms a sentence on a CPU: only the tests that need them ask.
-        "DEFAULT_ANALYSES": "stats,language,sentiment,pii,keywords",
+        # The ML analyzers cost up to ~30 ms a sentence on a CPU: only the tests about them ask.
+        "DEFAULT_ANALYSES": "stats",
         "WORKER_SOFT_SHUTDOWN_SECONDS": "3",  # workers stop within the tests' patience
         "INSTANCE_DIR": tempfile.mkdtemp(prefix="docjobs-test-"),
         # Models ship inside packages: any attempt to fetch one from a hub must fail.

@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 
 from app.analysis import DocumentInput, SentenceInput, analyze_chunk_sentences
-from app.analysis.embeddings import DIMENSIONS, embed, encoder
+from app.analysis.embeddings import DIMENSIONS, PADDING_RATIO, _similar_length_batches, embed, encoder
 from app.analysis.summary import SummaryAnalyzer, central_sentences
 
 # Vectors computed once with sentence-transformers' fp32 model (see "made_with").
@@ -108,3 +108,14 @@ def test_the_summary_reports_text_page_score_and_place():
 def test_an_empty_document_has_an_empty_summary():
     empty = DocumentInput(chunks=[], load_embeddings=lambda: (np.zeros((0, 0), np.float32), []))
     assert SummaryAnalyzer().summarize(empty) == []
+
+
+def test_one_long_sentence_does_not_pad_a_batch_of_short_ones():
+    lengths = [256, 20, 18, 18, 17, 12, 200]
+    order = sorted(range(len(lengths)), key=lambda i: -lengths[i])
+    batches = _similar_length_batches(order, lengths, batch_size=3)
+    assert sorted(row for batch in batches for row in batch) == list(range(len(lengths)))
+    assert all(len(batch) <= 3 for batch in batches)
+    for batch in batches:
+        assert min(lengths[row] for row in batch) >= PADDING_RATIO * lengths[batch[0]], batch
+    assert batches[0] == [0, 6]  # the two long ones run together, without the short ones
