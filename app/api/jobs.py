@@ -8,7 +8,7 @@ from flask_jwt_extended import jwt_required, verify_jwt_in_request
 from app.analysis import UnknownAnalysis, resolve_analyses
 from app.api.openapi import BEARER, api_spec, responses
 from app.api.polling import answer_from_version, poll_response
-from app.api.requests import current_user_id, int_arg
+from app.api.requests import current_user_id
 from app.api.schemas.requests import JobDetailQuery, JobListQuery, UploadForm, UploadHeaders, UploadQuery
 from app.api.schemas.responses import JobDetail, JobList, JobSummary, UploadedJob
 from app.errors import ApiError, ValidationFailed
@@ -19,8 +19,6 @@ from app.jobs.views import job_detail, job_summary
 from app.models import Job
 
 bp = Blueprint("jobs", __name__)
-
-SENTENCE_PAGE_MAX = 5000
 
 
 def upload_rate_key() -> str:
@@ -123,8 +121,8 @@ def list_jobs():
 )
 def get_job(job_id: str):
     """Poll a job; with If-None-Match naming its current ETag, a 304 without a body."""
-    offset = int_arg("sentences_offset", 0, 0, 10_000_000)
-    limit = int_arg("sentences_limit", 1000, 1, SENTENCE_PAGE_MAX)
+    params: JobDetailQuery = request.context.query
+    offset, limit = params.sentences_offset, params.sentences_limit
     variant = f"{offset}:{limit}"
     if (answered := answer_from_version(job_id, current_user_id(), variant)) is not None:
         return answered

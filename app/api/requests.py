@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import re
 
-from flask import request
 from flask_jwt_extended import get_jwt_identity
 
 from app.errors import ApiError
@@ -23,17 +22,3 @@ def refuse_malformed_job_id(endpoint: str | None, values: dict | None) -> None:
 def current_user_id() -> int:
     """Return the id of the user the access token belongs to."""
     return int(get_jwt_identity())
-
-
-def int_arg(name: str, default: int, minimum: int, maximum: int) -> int:
-    """Read an integer query parameter within bounds."""
-    raw = request.args.get(name)
-    if raw is None:
-        return default
-    try:
-        value = int(raw)
-    except ValueError:
-        raise ApiError("invalid_parameter", f"{name} must be a whole number.", 400) from None
-    if not minimum <= value <= maximum:
-        raise ApiError("invalid_parameter", f"{name} must be between {minimum} and {maximum}.", 400)
-    return value
