@@ -5,7 +5,7 @@ from __future__ import annotations
 from flask import Blueprint, current_app, jsonify, request, url_for
 from flask_jwt_extended import jwt_required, verify_jwt_in_request
 
-from app.analysis import UnknownAnalysis, resolve_analyses
+from app.analysis import resolve_analyses
 from app.api.openapi import BEARER, api_spec, responses
 from app.api.polling import answer_from_version, poll_response
 from app.api.requests import current_user_id
@@ -44,15 +44,12 @@ def idempotency_key() -> str | None:
 
 
 def requested_analyses() -> list[str]:
-    """Read the ``analyses`` form field (comma-separated, or repeated); absent means the default set."""
+    """Read the ``analyses`` form field (comma-separated, or repeated; its names are checked by
+    ``UploadForm``); absent means the configured default."""
     values = request.form.getlist("analyses")
     if not values:
         return current_app.config["DEFAULT_ANALYSES"]
-    names = [name.strip() for value in values for name in value.split(",") if name.strip()]
-    try:
-        return resolve_analyses(names)
-    except UnknownAnalysis as error:
-        raise ApiError("unknown_analysis", str(error), 422) from error
+    return resolve_analyses([name.strip() for value in values for name in value.split(",") if name.strip()])
 
 
 def force_requested() -> bool:

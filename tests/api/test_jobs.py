@@ -112,3 +112,24 @@ def test_a_job_id_that_cannot_exist_is_not_found(client, path):
     response = client.get(f"/api/v1{path}", headers=auth_headers(client))
     assert response.status_code == 404
     assert response.json["error"]["code"] == "job_not_found"
+
+
+def test_an_upload_runs_the_analyses_it_names_with_what_they_need(client):
+    headers = auth_headers(client)
+    response = upload(client, headers, PDF_HEADER, analyses="summary, sentiment")
+    assert response.status_code == 202, response.json
+    detail = client.get(f"/api/v1/jobs/{response.json['job_id']}", headers=headers).json
+    assert list(detail["analyses"]) == ["embeddings", "sentiment", "summary"]  # registry order
+
+
+def test_an_upload_without_analyses_gets_the_configured_default(client, app):
+    headers = auth_headers(client)
+    response = upload(client, headers, PDF_HEADER + b"% default")
+    detail = client.get(f"/api/v1/jobs/{response.json['job_id']}", headers=headers).json
+    assert list(detail["analyses"]) == app.config["DEFAULT_ANALYSES"] == ["stats"]
+
+
+def test_an_unknown_analysis_is_refused_by_name(client):
+    response = upload(client, auth_headers(client), PDF_HEADER, analyses="stats,telepathy")
+    assert response.status_code == 422
+    assert "telepathy" in response.json["error"]["message"]

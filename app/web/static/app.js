@@ -39,7 +39,6 @@
     empty_file: "This file is empty: it has no bytes.",
     rate_limited: "You have uploaded many files in a short time. Wait a minute and try again.",
     idempotency_key_reused: "This upload was mixed up with another file. Try again.",
-    unknown_analysis: "The server does not know one of the requested analyses.",
     email_taken: "An account with this email already exists. Sign in instead.",
     invalid_credentials: "The email or the password is wrong.",
     token_expired: "Your session has expired. Sign in again.",
