@@ -110,4 +110,4 @@ class ApiClient:
 
 
 def _brief(job: dict) -> dict:
-    return {key: value for key, value in job.items() if key not in {"chunks", "sentences"}}
+    return {key: value for key, value in job.items() if key not in {"chunks", "chunk_results", "sentences"}}
