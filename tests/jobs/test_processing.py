@@ -8,6 +8,7 @@ from datetime import timedelta
 
 import pytest
 
+from app.analysis import Analyzer, AnalyzerError, ChunkAnalysis, registry
 from app.extensions import db
 from app.jobs.processing import analyze_chunk, begin_chunk, complete_chunk, pages_per_chunk, start_job
 from app.jobs.uploads import create_job
@@ -89,3 +90,36 @@ def test_long_documents_get_larger_chunks_up_to_the_chunk_cap(
     monkeypatch.setitem(app.config, "MAX_CHUNKS_PER_JOB", 100)
     assert pages_per_chunk(page_count) == expected
     assert math.ceil(page_count / expected) <= 100
+
+
+class FailsOnPageOne(Analyzer):
+    name = "fails_on_page_one"
+
+    def analyze_chunk(self, sentences):
+        if any(sentence.page == 1 for sentence in sentences):
+            raise AnalyzerError("page_one", "Page one is refused.")
+        return ChunkAnalysis(chunk={"ran": True})
+
+
+def test_an_analyzer_failing_on_one_chunk_leaves_the_chunk_and_the_job_completed(job_id, monkeypatch):
+    monkeypatch.setitem(registry._ANALYZERS, FailsOnPageOne.name, FailsOnPageOne())
+    db.session.execute(db.update(Job).where(Job.id == job_id).values(analyses=["stats", FailsOnPageOne.name]))
+    db.session.commit()
+    for index in start_job(job_id):
+        assert run_chunk(job_id, index)
+
+    chunks = db.session.scalars(db.select(Chunk).where(Chunk.job_id == job_id).order_by(Chunk.index)).all()
+    assert [(c.status, c.error_code) for c in chunks[:2]] == [
+        ("completed", "analysis_failed"),
+        ("completed", None),
+    ]
+    assert chunks[0].result["analysis_failures"][FailsOnPageOne.name]["code"] == "page_one"
+    job = db.session.get(Job, job_id)
+    db.session.refresh(job)
+    assert job.status == "completed"
+    assert job.results["analyses"]["stats"] == {"status": "completed"}
+    assert job.results["analyses"][FailsOnPageOne.name]["status"] == "partial"
+    first_page = db.session.scalars(
+        db.select(Sentence.analysis).where(Sentence.job_id == job_id, Sentence.page == 1)
+    )
+    assert all("stats" in analysis for analysis in first_page)  # the chunk's other analyses were kept
