@@ -60,6 +60,7 @@ class Worker:
             sys.executable, "-m", "celery", "-A", "celery_worker.celery", "worker",
             "--loglevel", "INFO", "--concurrency", str(concurrency), "--pool", "prefork",
             "--without-gossip", "--without-mingle",
+            "--hostname", f"{name}@%h",  # one node name each: broadcast replies are keyed by it
         ]  # fmt: skip
         if beat:
             command += ["--beat", "--schedule", str(log_path.with_suffix(".beat"))]
