@@ -116,7 +116,7 @@ def stage_seconds(job_ids: list[str]) -> dict[str, list[float]]:
 def measure_platform(args: argparse.Namespace, stack: ExitStack) -> dict:
     """Start the API and a worker, warm up, then time the uploads and attribute the machine's CPU."""
     log_dir = RESULTS_DIR / "logs"
-    env = services.platform_env(RESULTS_DIR / "instance")
+    env = services.platform_env(RESULTS_DIR / "instance") | services.SEED_ANALYSIS
     port = services.free_port()
     gunicorn = services.start_gunicorn(env, port, log_dir)
     stack.callback(gunicorn.stop)
@@ -169,7 +169,7 @@ def summarise(platform: dict, noop_seconds: list[float]) -> dict:
 
 
 def run(args: argparse.Namespace, stack: ExitStack) -> dict:
-    env = services.platform_env(RESULTS_DIR / "instance")
+    env = services.platform_env(RESULTS_DIR / "instance") | services.SEED_ANALYSIS
     print("preparing the bench database and Redis ...", flush=True)
     stack.callback(services.drop_database)
     services.prepare_backends(env)

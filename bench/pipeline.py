@@ -163,7 +163,7 @@ def run(args: argparse.Namespace, stack: ExitStack) -> dict:
         raw = raw_baseline(documents[pages], pages, args.raw_repeat, chunk_pages)
         results["sizes"][pages] = {"raw": raw, "platform": {}}
 
-    env = services.platform_env(RESULTS_DIR / "instance")
+    env = services.platform_env(RESULTS_DIR / "instance") | services.SEED_ANALYSIS
     print("preparing the bench database and Redis ...", flush=True)
     stack.callback(services.drop_database)
     services.prepare_backends(env)
