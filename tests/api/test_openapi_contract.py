@@ -9,23 +9,18 @@ type, header or body that does not match its schema fails the test.
 
 from __future__ import annotations
 
-import io
-import json
 import os
 import re
 import subprocess
 import sys
-import time
-import urllib.error
-import urllib.request
 from pathlib import Path
 
 import pytest
-from werkzeug.datastructures import FileStorage, MultiDict
-from werkzeug.test import encode_multipart
 
-from tests.chaos.servers import ApiServer
-from tests.support import PASSWORD
+from tests.chaos.http_api import ApiClient
+from tests.chaos.servers import ApiServer, wait_until
+
+FINAL = {"completed", "failed", "cancelled"}
 
 # Small enough to end well inside two minutes on a loaded two-core machine.
 MAX_EXAMPLES = 8
@@ -40,41 +35,6 @@ SERVER_ENV = {
 }
 
 
-def call(url: str, body: bytes | None = None, headers: dict[str, str] | None = None) -> tuple[int, dict]:
-    request = urllib.request.Request(url, data=body, headers=headers or {})
-    try:
-        with urllib.request.urlopen(request, timeout=30) as response:
-            return response.status, json.loads(response.read() or b"{}")
-    except urllib.error.HTTPError as error:
-        with error:
-            return error.code, json.loads(error.read() or b"{}")
-
-
-def post_json(url: str, payload: dict, headers: dict[str, str] | None = None) -> tuple[int, dict]:
-    return call(url, json.dumps(payload).encode(), {"Content-Type": "application/json"} | (headers or {}))
-
-
-def upload_pdf(api: str, auth: dict[str, str], pdf: bytes, name: str) -> dict:
-    fields = MultiDict({"file": FileStorage(io.BytesIO(pdf), name), "analyses": "stats"})
-    boundary, body = encode_multipart(fields)
-    status, job = call(
-        f"{api}/jobs", body, auth | {"Content-Type": f"multipart/form-data; boundary={boundary}"}
-    )
-    assert status == 202, job
-    return job
-
-
-def wait_until_ended(api: str, auth: dict[str, str], job_id: str) -> dict:
-    deadline = time.monotonic() + 120
-    while True:
-        status, job = call(f"{api}/jobs/{job_id}", headers=auth)
-        assert status == 200, job
-        if job["status"] in {"completed", "failed", "cancelled"}:
-            return job
-        assert time.monotonic() < deadline, f"The job did not end in 120 s: {job}"
-        time.sleep(0.3)
-
-
 @pytest.fixture
 def api_server(app, worker, tmp_path):
     with ApiServer.started(SERVER_ENV, tmp_path / "gunicorn.log") as server:
@@ -85,16 +45,18 @@ def api_server(app, worker, tmp_path):
 def signed_in_user_with_jobs(api_server, shared_pdfs) -> tuple[str, dict[str, str], str, str]:
     """The API's base URL, a user's bearer header, a completed job of theirs and a spare one."""
     api = f"{api_server.base_url}/api/v1"
-    email = f"contract-{os.getpid()}-{time.monotonic_ns()}@example.com"
-    assert post_json(f"{api}/auth/register", {"email": email, "password": PASSWORD})[0] == 201
-    status, tokens = post_json(f"{api}/auth/login", {"email": email, "password": PASSWORD})
-    assert status == 200, tokens
-    auth = {"Authorization": f"Bearer {tokens['access_token']}"}
+    client = ApiClient(api_server.base_url)
+    auth = client.new_user()
     pdf = (shared_pdfs / "sf__pdflatex-4-pages.pdf").read_bytes()
-    kept = upload_pdf(api, auth, pdf, "kept.pdf")
-    spare = upload_pdf(api, auth, pdf + b"\n%spare", "spare.pdf")
-    assert wait_until_ended(api, auth, kept["job_id"])["status"] == "completed"
-    return api, auth, kept["job_id"], spare["job_id"]
+    kept = client.upload(auth, pdf, "kept.pdf", analyses="stats")
+    spare = client.upload(auth, pdf + b"\n%spare", "spare.pdf", analyses="stats")
+    assert (kept.status, spare.status) == (202, 202), (kept, spare)
+    kept_id = kept.body["job_id"]
+    wait_until(
+        lambda: client.job(auth, kept_id).body["status"] in FINAL, 120, "the kept job ends", interval=0.3
+    )
+    assert client.job(auth, kept_id).body["status"] == "completed"
+    return api, auth, kept_id, spare.body["job_id"]
 
 
 def schemathesis_config(folder: Path, kept_job: str, spare_job: str) -> Path:
@@ -132,5 +94,6 @@ def test_every_operation_keeps_to_the_openapi_document(signed_in_user_with_jobs,
     run = subprocess.run(command, cwd=tmp_path, capture_output=True, text=True, timeout=600, env=os.environ)
     report = run.stdout[-20000:] + run.stderr[-5000:]
     assert run.returncode == 0, report
-    operations = sum(len(methods) for methods in call(f"{api}/openapi.json")[1]["paths"].values())
+    document = ApiClient(api.removesuffix("/api/v1")).call("GET", "/api/v1/openapi.json").body
+    operations = sum(len(methods) for methods in document["paths"].values())
     assert re.search(rf"Tested: {operations}\b", run.stdout), report

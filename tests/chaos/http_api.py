@@ -63,8 +63,13 @@ class ApiClient:
         assert login.status == 200, login
         return {"Authorization": f"Bearer {login.body['access_token']}"}
 
-    def upload(self, headers: dict[str, str], data: bytes, filename: str = "doc.pdf") -> Reply:
-        boundary, body = encode_multipart(MultiDict({"file": FileStorage(io.BytesIO(data), filename)}))
+    def upload(
+        self, headers: dict[str, str], data: bytes, filename: str = "doc.pdf", analyses: str | None = None
+    ) -> Reply:
+        fields = MultiDict({"file": FileStorage(io.BytesIO(data), filename)})
+        if analyses is not None:
+            fields["analyses"] = analyses
+        boundary, body = encode_multipart(fields)
         content_type = f"multipart/form-data; boundary={boundary}"
         return self.call("POST", "/api/v1/jobs", headers, body, content_type)
 
