@@ -7,7 +7,6 @@ virtualenv's bin first on PATH (where the image has its installed scripts).
 
 from __future__ import annotations
 
-import io
 import json
 import os
 import secrets
@@ -23,10 +22,9 @@ from contextlib import ExitStack, contextmanager, suppress
 from pathlib import Path
 
 import pytest
-from werkzeug.datastructures import FileStorage, MultiDict
-from werkzeug.test import encode_multipart
 
-from tests.support import PASSWORD, REPO_ROOT
+from tests.chaos.http_api import ApiClient
+from tests.support import REPO_ROOT
 
 STOP_SECONDS = 15  # both must be gone well inside Railway's drainingSeconds
 METRICS_TOKEN = secrets.token_hex(16)
@@ -74,19 +72,6 @@ def log_of(process: subprocess.Popen) -> str:
     return process.log_path.read_text(errors="replace")  # type: ignore[attr-defined]
 
 
-def request(url: str, body: bytes | None = None, headers: dict[str, str] | None = None) -> tuple[int, dict]:
-    """Send a request; return the status and the JSON body, for error statuses too."""
-    try:
-        with urllib.request.urlopen(urllib.request.Request(url, body, headers or {}), timeout=10) as response:
-            return response.status, json.load(response)
-    except urllib.error.HTTPError as error:
-        return error.code, json.load(error)
-
-
-def post_json(url: str, payload: dict, headers: dict[str, str] | None = None) -> tuple[int, dict]:
-    return request(url, json.dumps(payload).encode(), {"Content-Type": "application/json"} | (headers or {}))
-
-
 def wait_until(ready, timeout: float, process: subprocess.Popen, what: str) -> None:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
@@ -98,9 +83,9 @@ def wait_until(ready, timeout: float, process: subprocess.Popen, what: str) -> N
     pytest.fail(f"{what} was not ready after {timeout} s:\n{log_of(process)}")
 
 
-def healthy(url: str) -> bool:
+def healthy(base_url: str) -> bool:
     try:
-        return request(url)[0] == 200
+        return ApiClient(base_url).call("GET", "/api/v1/health").status == 200
     except OSError:
         return False
 
@@ -160,30 +145,24 @@ def test_web_and_worker_commands_serve_and_process_a_job(app, shared_pdfs):
     with ExitStack() as stack:
         web = stack.enter_context(container_process("web", web_command, env))
         worker = stack.enter_context(container_process("worker", worker_command, env))
-        api = f"http://127.0.0.1:{port}/api/v1"
-        wait_until(lambda: healthy(f"{api}/health"), 60, web, "gunicorn")
-        assert healthy(f"http://[::1]:{port}/api/v1/health"), "gunicorn does not answer on IPv6"
+        client = ApiClient(f"http://127.0.0.1:{port}")
+        wait_until(lambda: healthy(client.base_url), 60, web, "gunicorn")
+        assert healthy(f"http://[::1]:{port}"), "gunicorn does not answer on IPv6"
         wait_until(lambda: " ready." in log_of(worker), 60, worker, "The worker")
         # exec in the entrypoint: the process the platform signals is Celery itself.
         assert b"celery" in Path(f"/proc/{worker.pid}/cmdline").read_bytes()
 
-        email = f"container-{secrets.token_hex(4)}@example.com"
-        assert post_json(f"{api}/auth/register", {"email": email, "password": PASSWORD})[0] == 201
-        status, tokens = post_json(f"{api}/auth/login", {"email": email, "password": PASSWORD})
-        assert status == 200, tokens
-        auth = {"Authorization": f"Bearer {tokens['access_token']}"}
-        pdf = (shared_pdfs / "sf__pdflatex-4-pages.pdf").read_bytes()
-        boundary, body = encode_multipart(MultiDict({"file": FileStorage(io.BytesIO(pdf), "paper.pdf")}))
-        headers = auth | {"Content-Type": f"multipart/form-data; boundary={boundary}"}
-        status, job = request(f"{api}/jobs", body, headers)
-        assert status == 202, job
+        auth = client.new_user()
+        accepted = client.upload(auth, (shared_pdfs / "sf__pdflatex-4-pages.pdf").read_bytes(), "paper.pdf")
+        assert accepted.status == 202, accepted
+        job = accepted.body
 
         polls = 0
         deadline = time.monotonic() + 60
         while job["status"] not in {"completed", "failed", "cancelled"}:
             assert time.monotonic() < deadline, f"The job did not end in 60 s: {job}\n{log_of(worker)}"
             time.sleep(0.2)
-            job = request(f"{api}/jobs/{job['job_id']}", headers=auth)[1]
+            job = client.job(auth, job["job_id"]).body
             polls += 1
         assert job["status"] == "completed", job
         assert job["sentence_count"] > 0
