@@ -190,17 +190,14 @@ def celery_settings(config: Config) -> dict:
         # and their unacknowledged messages go back to the queue at once (Celery >= 5.5),
         # instead of after the visibility timeout.
         "worker_soft_shutdown_timeout": config.WORKER_SOFT_SHUTDOWN_SECONDS,
-        "worker_enable_soft_shutdown_on_idle": True,
+        # An idle worker stops at once; the grace is for running chunks only.
+        "worker_enable_soft_shutdown_on_idle": False,
         "broker_connection_retry_on_startup": True,
         "broker_connection_retry": True,
         "broker_connection_max_retries": None,  # keep reconnecting after a Redis restart
         # An upload must not hang while the broker is down: fail the publish fast.
         "task_publish_retry_policy": {"max_retries": 2, "interval_start": 0, "interval_step": 0.5},
         "worker_hijack_root_logger": False,
-        "beat_schedule": {
-            "maintain": {"task": "docjobs.maintain", "schedule": float(config.MAINTENANCE_INTERVAL_SECONDS)},
-        },
-        "beat_schedule_filename": str(INSTANCE_DIR / "celerybeat-schedule"),
     }
     if config.REDIS_URL:
         # Redis hands an unacknowledged task to another worker after visibility_timeout;
@@ -213,6 +210,10 @@ def celery_settings(config: Config) -> dict:
             "retry_on_timeout": True,
         }
         settings |= {
+            # A worker takes a message only when a process is free to run it, so every
+            # message a dead worker held is a running chunk, which the reaper requeues;
+            # none waits in its memory for the visibility timeout.
+            "worker_disable_prefetch": True,
             "broker_url": config.REDIS_URL,
             "broker_transport_options": transport,
             "result_backend_transport_options": dict(transport),
@@ -277,14 +278,16 @@ class Config:
         # A chunk whose process died this many times (crash, OOM, kill) fails its job.
         self.MAX_CHUNK_ATTEMPTS = env_int("MAX_CHUNK_ATTEMPTS", 3)
         # Running chunks beat every HEARTBEAT_SECONDS; silent for STALE_CHUNK_SECONDS
-        # means their worker is gone. The maintenance task looks every interval.
+        # means their worker is gone. Maintenance (every worker, one run per interval,
+        # app/jobs/maintenance_schedule.py) looks every interval.
         self.HEARTBEAT_SECONDS = env_float("HEARTBEAT_SECONDS", 10)
         self.STALE_CHUNK_SECONDS = env_float("STALE_CHUNK_SECONDS", 60)
         self.MAINTENANCE_INTERVAL_SECONDS = env_float("MAINTENANCE_INTERVAL_SECONDS", 15)
         # Pending uploads older than this are enqueued by the sweeper (the broker was down).
         self.PENDING_GRACE_SECONDS = env_float("PENDING_GRACE_SECONDS", 5)
-        # Queued work untouched this long is published again (its message was lost).
-        self.REQUEUE_AFTER_SECONDS = env_float("REQUEUE_AFTER_SECONDS", 600)
+        # Queued work that waited this long is looked up in the broker, and published
+        # again if its message is gone (Redis lost its data, a worker died holding it).
+        self.REQUEUE_AFTER_SECONDS = env_float("REQUEUE_AFTER_SECONDS", 30)
         self.WORKER_MAX_TASKS_PER_CHILD = env_int("WORKER_MAX_TASKS_PER_CHILD", 200)
         self.WORKER_MAX_MEMORY_PER_CHILD_MB = env_int("WORKER_MAX_MEMORY_PER_CHILD_MB", 1024)
         self.WORKER_SOFT_SHUTDOWN_SECONDS = env_float("WORKER_SOFT_SHUTDOWN_SECONDS", 20)

@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import os
+
 from celery import Celery, Task
-from celery.signals import worker_process_init, worker_ready
+from celery.signals import worker_process_init, worker_ready, worker_shutdown
 from flask import Flask
 
 from app.extensions import db
-from app.jobs.queue import MAINTAIN_TASK
+from app.jobs.maintenance_schedule import MaintenanceTimer
 
 
 def celery_init_app(app: Flask) -> Celery:
@@ -29,9 +31,19 @@ def celery_init_app(app: Flask) -> Celery:
         with app.app_context():
             db.engine.dispose(close=False)
 
+    timers: list[MaintenanceTimer] = []
+
     @worker_ready.connect(weak=False)
-    def maintain_at_start(**_: object) -> None:
-        # Uploads accepted while no worker or broker was up are enqueued right away.
-        celery_app.send_task(MAINTAIN_TASK)
+    def start_maintenance(sender: object = None, **_: object) -> None:
+        # Every worker looks; one runs each interval. The first look is at once, so
+        # uploads accepted while no worker or broker was up are enqueued right away.
+        holder = f"{getattr(sender, 'hostname', 'worker')} pid {os.getpid()}"
+        timers.append(MaintenanceTimer(app, holder))
+        timers[-1].start()
+
+    @worker_shutdown.connect(weak=False)
+    def stop_maintenance(**_: object) -> None:
+        for timer in timers:
+            timer.stop()
 
     return celery_app

@@ -13,7 +13,6 @@ from sqlalchemy.exc import SQLAlchemyError
 from app.database import is_transient
 from app.extensions import db
 from app.jobs.heartbeat import ChunkHeartbeat
-from app.jobs.maintenance import maintain
 from app.jobs.processing import (
     ChunkStopped,
     analyze_chunk,
@@ -22,8 +21,9 @@ from app.jobs.processing import (
     fail_job,
     release_chunk,
     start_job,
+    stop_chunk,
 )
-from app.jobs.queue import MAINTAIN_TASK, PROCESS_CHUNK_TASK, PROCESS_JOB_TASK, publish_chunks
+from app.jobs.queue import PROCESS_CHUNK_TASK, PROCESS_JOB_TASK, publish_chunks
 from app.pdf import PdfError
 
 log = logging.getLogger(__name__)
@@ -104,10 +104,11 @@ def run_chunk(task: Task, job_id: str, index: int, redelivered: bool) -> None:
             return
         with ChunkHeartbeat(job_id, index, current_app.config["HEARTBEAT_SECONDS"]) as heartbeat:
             output = analyze_chunk(job_id, index, *pages, should_stop=heartbeat.job_stopped.is_set)
-        complete_chunk(job_id, index, output)
+        if not complete_chunk(job_id, index, output):
+            stop_chunk(job_id, index)  # its job ended meanwhile (or another run completed it)
     except ChunkStopped:
-        log.info("Job %s stopped; chunk %d gave up its pages", job_id, index)
-        release_chunk(job_id, index)
+        log.info("Job %s ended; chunk %d stopped", job_id, index)
+        stop_chunk(job_id, index)
     except SoftTimeLimitExceeded:
         db.session.rollback()
         limit = task.app.conf.task_soft_time_limit
@@ -118,9 +119,3 @@ def run_chunk(task: Task, job_id: str, index: int, redelivered: bool) -> None:
         fail_job(job_id, error.code, str(error), index)
     except Exception as error:  # noqa: BLE001 - recorded on the job, never swallowed
         retry_or_fail(task, job_id, error, index)
-
-
-@shared_task(name=MAINTAIN_TASK, ignore_result=True, acks_late=False)
-def run_maintenance() -> dict[str, int]:
-    """Sweep pending uploads, reap stale chunks, republish lost messages."""
-    return maintain()

@@ -74,8 +74,8 @@ def platform_processes(port: int, concurrency: int) -> list[ProcessSpec]:
     web = [sys.executable, "-m", "gunicorn", "app:create_app()"]
     web += ["--bind", f"127.0.0.1:{port}", "--access-logfile", "-"]
     worker = [sys.executable, "-m", "celery", "-A", "celery_worker.celery", "worker"]
-    # One local worker embeds the beat that runs the sweeper and reaper (app/jobs/maintenance.py).
-    worker += ["--loglevel", "INFO", "--concurrency", str(concurrency), "--beat"]
+    # The worker also runs maintenance on its own timer (app/jobs/maintenance_schedule.py).
+    worker += ["--loglevel", "INFO", "--concurrency", str(concurrency)]
     return [ProcessSpec("web", web), ProcessSpec("worker", worker)]
 
 

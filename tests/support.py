@@ -50,10 +50,8 @@ class Worker:
 
     @classmethod
     @contextmanager
-    def started(
-        cls, concurrency: int = 2, env: dict[str, str] | None = None, beat: bool = True
-    ) -> Iterator[Worker]:
-        """Run a worker (with an embedded beat for the maintenance task) until the block ends."""
+    def started(cls, concurrency: int = 2, env: dict[str, str] | None = None) -> Iterator[Worker]:
+        """Run a worker (which runs maintenance on its own timer) until the block ends."""
         name = f"worker-{secrets.token_hex(3)}"
         log_path = Path(os.environ["INSTANCE_DIR"]) / f"{name}.log"
         command = [
@@ -62,8 +60,6 @@ class Worker:
             "--without-gossip", "--without-mingle",
             "--hostname", f"{name}@%h",  # one node name each: broadcast replies are keyed by it
         ]  # fmt: skip
-        if beat:
-            command += ["--beat", "--schedule", str(log_path.with_suffix(".beat"))]
         with log_path.open("w") as log_file:
             process = subprocess.Popen(
                 command,

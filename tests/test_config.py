@@ -116,4 +116,5 @@ def test_workers_recycle_children_and_shut_down_softly():
     assert celery["worker_max_tasks_per_child"] > 0
     assert celery["worker_max_memory_per_child"] > 0
     assert celery["worker_soft_shutdown_timeout"] > 0
-    assert celery["beat_schedule"]["maintain"]["task"] == "docjobs.maintain"
+    assert celery["worker_enable_soft_shutdown_on_idle"] is False  # idle workers stop at once
+    assert celery["worker_disable_prefetch"] is True  # a dead worker held only running chunks

@@ -39,7 +39,7 @@ def test_sigterm_gives_the_running_chunk_back_and_another_worker_finishes_it(app
     client = app.test_client()
     headers = auth_headers(client)
 
-    with Worker.started(concurrency=1, env=settings, beat=False) as first:
+    with Worker.started(concurrency=1, env=settings) as first:
         job_id = upload(client, headers, make_text_pdf(3000)).json["job_id"]
         wait_for_running_chunk(app, job_id)
         stopping = time.monotonic()
@@ -48,7 +48,7 @@ def test_sigterm_gives_the_running_chunk_back_and_another_worker_finishes_it(app
         assert first.process.returncode is not None
     assert client.get(f"/api/v1/jobs/{job_id}", headers=headers).json["status"] == "processing"
 
-    with Worker.started(concurrency=1, env=settings, beat=False):
+    with Worker.started(concurrency=1, env=settings):
         job = wait_for_job(client, headers, job_id, timeout=60)
     assert job["status"] == "completed"
     assert job["chunks"][0]["attempts"] == 2

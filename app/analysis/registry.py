@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 
 from app.analysis.base import Analyzer, AnalyzerError, DocumentInput, SentenceInput
@@ -74,10 +74,18 @@ class ChunkAnalyses:
     failures: dict[str, dict] = field(default_factory=dict)  # name -> {"code", "message"}
 
 
-def analyze_chunk_sentences(names: Sequence[str], sentences: Sequence[SentenceInput]) -> ChunkAnalyses:
-    """Run each named analyzer on the chunk; one that fails is recorded and the others go on."""
+def analyze_chunk_sentences(
+    names: Sequence[str],
+    sentences: Sequence[SentenceInput],
+    before_each: Callable[[], None] = lambda: None,
+) -> ChunkAnalyses:
+    """Run each named analyzer on the chunk; one that fails is recorded and the others go on.
+
+    ``before_each`` runs before every analyzer: the caller's chance to stop (by raising).
+    """
     merged = ChunkAnalyses(per_sentence=[{} for _ in sentences])
     for name in names:
+        before_each()
         try:
             output = _ANALYZERS[name].analyze_chunk(sentences)
         except AnalyzerError as error:

@@ -32,7 +32,10 @@ def cancel_job(job: Job) -> None:
 
 
 def stop_job(job_id: str) -> bool:
-    """Mark a job cancelled unless it has already ended; tell whether it was live."""
+    """Mark a job and its waiting chunks cancelled unless it has already ended; tell whether it was live.
+
+    Running chunks notice at their next beat and mark themselves cancelled.
+    """
     statement = (
         db.update(Job)
         .where(Job.id == job_id, Job.status.in_(LIVE_STATUSES))
@@ -44,7 +47,19 @@ def stop_job(job_id: str) -> bool:
             error_message=None,
         )
     )
-    return safe_commit(lambda: db.session.execute(statement).rowcount) > 0
+    waiting_chunks = (
+        db.update(Chunk)
+        .where(Chunk.job_id == job_id, Chunk.status == ChunkStatus.PENDING)
+        .values(status=ChunkStatus.CANCELLED, finished_at=utcnow())
+    )
+
+    def apply() -> bool:
+        if db.session.execute(statement).rowcount == 0:
+            return False
+        db.session.execute(waiting_chunks)
+        return True
+
+    return safe_commit(apply)
 
 
 def retry_job(job: Job) -> None:
@@ -76,8 +91,9 @@ def reopen_failed_job(job_id: str) -> list[int] | None:
     job = locked_job(job_id)
     if job is None or job.status != JobStatus.FAILED:
         return None
-    job.error_code = job.error_message = job.finished_at = None
+    job.error_code = job.error_message = job.finished_at = job.heartbeat_at = None
     if job.total_chunks == 0:
+        job.attempts = 0
         job.status = JobStatus.PENDING
         job.current_step = "Waiting for the queue"
         return []

@@ -36,15 +36,19 @@ class ChunkOutput(NamedTuple):
 def start_job(job_id: str, redelivered: bool = False) -> list[int]:
     """Split a queued job into chunk rows and return the indexes to run, the first inline.
 
-    A start that runs again finds the chunks already there and returns those still
-    pending; a *redelivered* one (its worker died or shut down) also takes back the
-    first chunk, which the job task runs itself.
+    The split counts as an attempt before the PDF is opened, so a PDF that kills its
+    process while being split fails its job after MAX_CHUNK_ATTEMPTS deaths. A job
+    message for a job already split comes back only when the run that held it ended
+    early (*redelivered*: its worker died or shut down while running the first chunk
+    inline), and takes that chunk back; the other chunks have messages of their own.
     """
     job = db.session.get(Job, job_id)
     if job is None or JobStatus(job.status).is_final:
         return []
     if job.status == JobStatus.PROCESSING:
-        return _chunks_to_resume(job_id, redelivered)
+        return [0] if redelivered else []
+    if not begin_split(job_id, redelivered):
+        return []
     try:
         document = document_for(job_id)
         db.session.rollback()  # no transaction stays open while pdfium reads
@@ -62,6 +66,7 @@ def start_job(job_id: str, redelivered: bool = False) -> list[int]:
         job.total_chunks = len(ranges)
         job.status = JobStatus.PROCESSING
         job.started_at = utcnow()
+        job.heartbeat_at = None
         job.current_step = f"Split {page_count} pages into {len(ranges)} chunks"
         now = utcnow()
         db.session.add_all(
@@ -73,6 +78,44 @@ def start_job(job_id: str, redelivered: bool = False) -> list[int]:
     return safe_commit(split)
 
 
+def begin_split(job_id: str, redelivered: bool) -> bool:
+    """Count a split attempt of a waiting job; False if another run splits it or attempts ran out.
+
+    Like begin_chunk: a split whose beat is fresh belongs to a live run, unless this
+    message was redelivered (the run that held it has ended).
+    """
+    config = current_app.config
+    now = utcnow()
+    max_attempts = config["MAX_CHUNK_ATTEMPTS"]
+    # A pending job's message can arrive too: its publish timed out but reached the broker.
+    this_job = (Job.id == job_id, Job.status.in_((JobStatus.PENDING, JobStatus.QUEUED)))
+    not_splitting = db.or_(
+        Job.heartbeat_at.is_(None),
+        Job.heartbeat_at < now - timedelta(seconds=config["STALE_CHUNK_SECONDS"]),
+        db.literal(redelivered),
+    )
+    statement = (
+        db.update(Job)
+        .where(*this_job, not_splitting, Job.attempts < max_attempts)
+        .values(attempts=Job.attempts + 1, heartbeat_at=now, current_step="Splitting the PDF")
+    )
+    if safe_commit(lambda: db.session.execute(statement).rowcount):
+        return True
+    attempts = db.session.scalar(
+        db.select(Job.attempts).where(*this_job, not_splitting, Job.attempts >= max_attempts)
+    )
+    if attempts is not None:
+        fail_job(job_id, "worker_lost", split_attempts_message(attempts))
+    return False
+
+
+def split_attempts_message(attempts: int) -> str:
+    return (
+        f"Splitting the PDF stopped its worker {attempts} times "
+        "(a crash, running out of memory or a restart); giving up on this document."
+    )
+
+
 def pages_per_chunk(page_count: int) -> int:
     """CHUNK_PAGES, grown for very long documents so a job has at most MAX_CHUNKS_PER_JOB chunks.
 
@@ -81,17 +124,6 @@ def pages_per_chunk(page_count: int) -> int:
     """
     config = current_app.config
     return max(config["CHUNK_PAGES"], math.ceil(page_count / config["MAX_CHUNKS_PER_JOB"]))
-
-
-def _chunks_to_resume(job_id: str, redelivered: bool) -> list[int]:
-    resumable = Chunk.status == ChunkStatus.PENDING
-    if redelivered:
-        resumable = db.or_(resumable, db.and_(Chunk.index == 0, Chunk.status == ChunkStatus.RUNNING))
-    return list(
-        db.session.scalars(
-            db.select(Chunk.index).where(Chunk.job_id == job_id, resumable).order_by(Chunk.index)
-        )
-    )
 
 
 def begin_chunk(job_id: str, index: int, redelivered: bool = False) -> tuple[int, int] | None:
@@ -139,7 +171,7 @@ def attempts_exhausted_message(chunk: Chunk) -> str:
 
 
 class ChunkStopped(Exception):
-    """The chunk's job was cancelled or deleted while the chunk ran."""
+    """The chunk's job ended (cancelled, failed or deleted) while the chunk ran."""
 
 
 def release_chunk(job_id: str, index: int) -> None:
@@ -165,12 +197,30 @@ def release_chunk(job_id: str, index: int) -> None:
     safe_commit(apply)
 
 
+def stop_chunk(job_id: str, index: int) -> None:
+    """Mark a running chunk cancelled because its job has ended; what it wrote before stays."""
+    job_live = db.exists().where(Job.id == job_id, Job.status == JobStatus.PROCESSING)
+    statement = (
+        db.update(Chunk)
+        .where(Chunk.job_id == job_id, Chunk.index == index, Chunk.status == ChunkStatus.RUNNING, ~job_live)
+        .values(status=ChunkStatus.CANCELLED, finished_at=utcnow())
+    )
+    touch = db.update(Job).where(Job.id == job_id).values(updated_at=utcnow())  # pollers' ETags
+
+    def apply() -> None:
+        if db.session.execute(statement).rowcount:
+            db.session.execute(touch)
+
+    db.session.rollback()
+    safe_commit(apply)
+
+
 def analyze_chunk(
     job_id: str, index: int, first_page: int, last_page: int, should_stop: Callable[[], bool] = lambda: False
 ) -> ChunkOutput:
     """Extract, split and analyse the chunk's pages; touches no database rows.
 
-    ``should_stop`` is asked at every page boundary; when it says yes, ChunkStopped.
+    ``should_stop`` is asked at every page and before every analyzer; when it says yes, ChunkStopped.
     """
     document = document_for(job_id)
     analyses = db.session.scalar(db.select(Job.analyses).where(Job.id == job_id)) or []
@@ -197,9 +247,13 @@ def analyze_chunk(
                     "text": span.text,
                 }
             )
-    if should_stop():
-        raise ChunkStopped(f"Job {job_id} stopped before its analysis.")
-    analysed = analyze_chunk_sentences(analyses, [SentenceInput(s["text"], s["page"]) for s in sentences])
+
+    def stop_if_asked() -> None:
+        if should_stop():
+            raise ChunkStopped(f"Job {job_id} stopped during its analysis.")
+
+    inputs = [SentenceInput(s["text"], s["page"]) for s in sentences]
+    analysed = analyze_chunk_sentences(analyses, inputs, before_each=stop_if_asked)
     for position, sentence in enumerate(sentences):
         sentence["analysis"] = analysed.per_sentence[position]
         for column, values in analysed.columns.items():

@@ -23,7 +23,6 @@ log = logging.getLogger(__name__)
 
 PROCESS_JOB_TASK = "docjobs.process_job"
 PROCESS_CHUNK_TASK = "docjobs.process_chunk"
-MAINTAIN_TASK = "docjobs.maintain"
 
 # What a publish raises while the broker is unreachable.
 BrokerUnavailable = (OperationalError, OSError)

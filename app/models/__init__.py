@@ -3,7 +3,8 @@
 from app.models.chunk import Chunk, ChunkStatus
 from app.models.document import Document
 from app.models.job import Job, JobStatus
+from app.models.maintenance import MaintenanceRun
 from app.models.sentence import Sentence
 from app.models.user import User
 
-__all__ = ["Chunk", "ChunkStatus", "Document", "Job", "JobStatus", "Sentence", "User"]
+__all__ = ["Chunk", "ChunkStatus", "Document", "Job", "JobStatus", "MaintenanceRun", "Sentence", "User"]

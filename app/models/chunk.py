@@ -16,6 +16,7 @@ class ChunkStatus(enum.StrEnum):
     RUNNING = "running"
     COMPLETED = "completed"
     FAILED = "failed"
+    CANCELLED = "cancelled"  # stopped because its job ended (cancelled, failed or deleted)
 
 
 class Chunk(db.Model):

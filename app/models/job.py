@@ -54,6 +54,10 @@ class Job(db.Model):
     error_code: Mapped[str | None] = mapped_column(sa.String(64))
     error_message: Mapped[str | None] = mapped_column(sa.Text)
     celery_task_id: Mapped[str | None] = mapped_column(sa.String(64))
+    # Splits begun (each counted before the PDF is opened) and the splitting process's
+    # last beat: like a chunk's, so a PDF that kills its process while being split fails.
+    attempts: Mapped[int] = mapped_column(default=0, server_default="0")
+    heartbeat_at: Mapped[datetime | None] = mapped_column(sa.DateTime(timezone=True))
     idempotency_key: Mapped[str | None] = mapped_column(sa.String(200))
     analyses: Mapped[list] = mapped_column(sa.JSON, default=list)  # analyzer names, resolved at upload
     # Document-level results, written with the last chunk: {"analyses": {name: status}, name: result}.

@@ -148,7 +148,7 @@ def test_work_of_a_cancelled_job_that_reaches_a_worker_is_skipped(
 
     assert client.get(f"/api/v1/jobs/{job_id}", headers=headers).json["status"] == "cancelled"
     assert [(c["status"], c["attempts"]) for c in chunk_rows(run_sql, job_id).values()] == [
-        ("pending", 0)
+        ("cancelled", 0)
     ] * 2
     assert row_counts(run_sql, job_id)["sentences"] == 0
 

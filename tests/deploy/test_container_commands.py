@@ -134,7 +134,6 @@ def test_web_and_worker_commands_serve_and_process_a_job(app, shared_pdfs):
         "PORT": str(port),
         # Its own queue, so neither the session worker nor this one takes the other's tasks.
         "CELERY_QUEUE": os.environ["CELERY_QUEUE"] + "-containers",
-        "WORKER_EMBED_BEAT": "1",
         "WAIT_FOR_SERVICES_SECONDS": "20",
         "METRICS_TOKEN": METRICS_TOKEN,
     }

@@ -40,7 +40,7 @@ def statuses(env: dict[str, str]) -> tuple[int, dict[str, str], str]:
 @pytest.fixture(scope="module")
 def queue_worker(app):
     """A worker consuming the diagnostics' own queue, so no other test's worker counts."""
-    with Worker.started(concurrency=1, env={"CELERY_QUEUE": QUEUE}, beat=False) as running:
+    with Worker.started(concurrency=1, env={"CELERY_QUEUE": QUEUE}) as running:
         yield running
 
 

@@ -9,7 +9,7 @@ import pytest
 
 from app import create_app
 from app.extensions import db
-from app.jobs.maintenance import enqueue_pending_jobs, reap_stale_chunks, republish_idle_chunks
+from app.jobs.maintenance import enqueue_pending_jobs, reap_stale_chunks, republish_lost_chunks
 from app.jobs.processing import begin_chunk, start_job
 from app.jobs.uploads import create_job
 from app.models import Chunk, Job, User
@@ -124,8 +124,10 @@ def test_pending_chunks_whose_message_was_lost_are_published_again(job_id, app):
     start_job(job_id)
     age(Chunk, [Chunk.job_id == job_id], heartbeat_at=app.config["REQUEUE_AFTER_SECONDS"] + 60)
 
-    assert republish_idle_chunks() == 5
-    assert republish_idle_chunks() == 0  # published once per idle period, not every run
+    assert republish_lost_chunks() == 5
+    assert republish_lost_chunks() == 0  # looked at once per wait, not every run
+    age(Chunk, [Chunk.job_id == job_id], heartbeat_at=app.config["REQUEUE_AFTER_SECONDS"] + 60)
+    assert republish_lost_chunks() == 0  # still waiting, but their messages are in the queue now
 
 
 def test_a_redelivered_message_takes_over_its_running_chunk_at_once(job_id):
