@@ -88,7 +88,9 @@ def reap_stale_splits() -> int:
         fail_job(job_id, "worker_lost", split_attempts_message(attempts))
     _publish([(PROCESS_JOB_TASK, (job_id,), task_id) for job_id, task_id in requeue])
     if stale:
-        log.warning("Reaper: %d silent split(s): %d requeued, %d failed", len(stale), len(requeue), len(exhausted))
+        log.warning(
+            "Reaper: %d silent split(s): %d requeued, %d failed", len(stale), len(requeue), len(exhausted)
+        )
     return len(stale)
 
 
@@ -177,7 +179,9 @@ def _without_message(waiting: dict[tuple[str, tuple], str | None]) -> dict[tuple
         return {}
     lost = {work: task_id for work, task_id in waiting.items() if work not in held}
     if lost:
-        log.warning("%d of %d waiting task(s) had lost their message; publishing them again", len(lost), len(waiting))
+        log.warning(
+            "%d of %d waiting task(s) had lost their message; publishing them again", len(lost), len(waiting)
+        )
     return lost
 
 
