@@ -17,7 +17,7 @@ from flask import Flask
 from flask.testing import FlaskClient
 from flask_migrate import upgrade
 
-from tests.support import RUN_ID, TEST_REDIS_URL, Worker, admin_execute, database_url
+from tests.support import RUN_ID, SUITE_SETTINGS, TEST_REDIS_URL, Worker, admin_execute, database_url
 
 TEST_DATABASE = f"docjobs_test_{RUN_ID}"
 
@@ -28,11 +28,7 @@ os.environ.update(
         "REDIS_URL": TEST_REDIS_URL,
         "CELERY_QUEUE": f"docjobs-test-{RUN_ID}",
         "RATELIMIT_KEY_PREFIX": f"docjobs-test-{RUN_ID}",
-        "UPLOAD_RATE_LIMIT": "10000/hour",
-        "CHUNK_PAGES": "3",
-        # The ML analyzers cost up to ~30 ms a sentence on a CPU: only the tests about them ask.
-        "DEFAULT_ANALYSES": "stats",
-        "WORKER_SOFT_SHUTDOWN_SECONDS": "3",  # workers stop within the tests' patience
+        **SUITE_SETTINGS,
         "INSTANCE_DIR": tempfile.mkdtemp(prefix="docjobs-test-"),
         # Models ship inside packages: any attempt to fetch one from a hub must fail.
         "HF_HUB_OFFLINE": "1",

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+import json
 import os
 import secrets
 import signal
@@ -23,6 +24,40 @@ ADMIN_DATABASE_URL = os.environ.get("TEST_DATABASE_URL", "postgresql://postgres@
 TEST_REDIS_URL = os.environ.get("TEST_REDIS_URL", "redis://127.0.0.1:6379/15")
 PASSWORD = "correct-horse-battery"
 RUN_ID = secrets.token_hex(4)
+VENV_BIN = Path(sys.executable).parent
+
+# Settings the suite changes for its own speed (tests/conftest.py). A test of the shape
+# that ships starts its processes without them (shipped_env).
+SUITE_SETTINGS = {
+    "UPLOAD_RATE_LIMIT": "10000/hour",
+    "CHUNK_PAGES": "3",
+    # The ML analyzers cost up to ~30 ms a sentence on a CPU: only the tests about them ask.
+    "DEFAULT_ANALYSES": "stats",
+    "WORKER_SOFT_SHUTDOWN_SECONDS": "3",  # workers stop within the tests' patience
+}
+# Where the suite's own processes find their servers and queue; a shipped stack brings its own.
+SUITE_SERVERS = ("DATABASE_URL", "REDIS_URL", "CELERY_QUEUE", "RATELIMIT_KEY_PREFIX", "RATELIMIT_STORAGE_URI")
+
+
+def shipped_env(deployment: dict[str, str]) -> dict[str, str]:
+    """The environment of a process as a deployment starts it: defaults plus the given variables.
+
+    The suite's own settings are dropped, and the virtualenv's bin comes first on PATH,
+    where the image has its installed scripts.
+    """
+    env = {name: value for name, value in os.environ.items() if name not in {*SUITE_SETTINGS, *SUITE_SERVERS}}
+    env["PATH"] = f"{VENV_BIN}{os.pathsep}{os.environ.get('PATH', '')}"
+    return env | deployment
+
+
+def dockerfile_command(dockerfile: str, instruction: str) -> list[str]:
+    """Return the exec-form (JSON array) argument of the Dockerfile's last CMD or ENTRYPOINT."""
+    lines = (REPO_ROOT / dockerfile).read_text().splitlines()
+    found = [line.split(None, 1)[1] for line in lines if line.startswith(instruction + " ")]
+    assert found, f"{dockerfile} has no {instruction}"
+    command = json.loads(found[-1])  # shell form would not parse: the process must be PID 1
+    assert isinstance(command, list)
+    return command
 
 
 def database_url(name: str) -> str:
@@ -68,6 +103,28 @@ class Worker:
                 stdout=log_file,
                 stderr=subprocess.STDOUT,
                 start_new_session=True,  # its pool and beat can be stopped as one group
+            )
+        worker = cls(process, log_path)
+        try:
+            worker.wait_until_ready()
+            yield worker
+        finally:
+            worker.stop()
+
+    @classmethod
+    @contextmanager
+    def shipped(cls, env: dict[str, str]) -> Iterator[Worker]:
+        """Run the worker image's ENTRYPOINT with exactly the given environment until the block ends."""
+        log_path = Path(os.environ["INSTANCE_DIR"]) / f"shipped-worker-{secrets.token_hex(3)}.log"
+        command = dockerfile_command("Dockerfile.railway-worker", "ENTRYPOINT")
+        with log_path.open("w") as log_file:
+            process = subprocess.Popen(
+                command,
+                cwd=REPO_ROOT,
+                env=env,
+                stdout=log_file,
+                stderr=subprocess.STDOUT,
+                start_new_session=True,
             )
         worker = cls(process, log_path)
         try:

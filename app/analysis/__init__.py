@@ -1,6 +1,13 @@
 """Sentence segmentation and the analyzers that run on every chunk and document."""
 
-from app.analysis.base import Analyzer, AnalyzerError, ChunkAnalysis, DocumentInput, SentenceInput
+from app.analysis.base import (
+    AnalysisStopped,
+    Analyzer,
+    AnalyzerError,
+    ChunkAnalysis,
+    DocumentInput,
+    SentenceInput,
+)
 from app.analysis.registry import (
     DEFAULT_ANALYSES,
     ChunkAnalyses,
@@ -14,6 +21,7 @@ from app.analysis.sentences import SentenceSpan, split_sentences
 
 __all__ = [
     "DEFAULT_ANALYSES",
+    "AnalysisStopped",
     "Analyzer",
     "AnalyzerError",
     "ChunkAnalyses",

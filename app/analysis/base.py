@@ -10,6 +10,7 @@ the database itself.
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
+from contextvars import ContextVar
 from dataclasses import dataclass, field
 from typing import ClassVar, NamedTuple
 
@@ -45,6 +46,16 @@ class AnalyzerError(Exception):
         super().__init__(message)
         self.code = code
         self.message = message
+
+
+class AnalysisStopped(Exception):
+    """The caller asked the analysis to stop (its job ended); not an analyzer's failure."""
+
+
+# The running chunk's stop check; raises AnalysisStopped when the chunk should stop.
+# Set around a chunk's analysis (registry.analyze_chunk_sentences); an analyzer that works
+# in batches calls it between them, so a cancelled job stops within one batch.
+checkpoint: ContextVar[Callable[[], None]] = ContextVar("checkpoint", default=lambda: None)
 
 
 class Analyzer:

@@ -30,7 +30,7 @@ from pathlib import Path
 
 import numpy as np
 
-from app.analysis.base import Analyzer, AnalyzerError, ChunkAnalysis, DocumentInput, SentenceInput
+from app.analysis.base import Analyzer, AnalyzerError, ChunkAnalysis, DocumentInput, SentenceInput, checkpoint
 
 MODEL_NAME = "all-MiniLM-L6-v2"
 DIMENSIONS = 384
@@ -93,6 +93,7 @@ class MiniLmEncoder:
         vectors = np.zeros((len(encodings), DIMENSIONS), dtype=np.float32)
         order = sorted(range(len(encodings)), key=lambda i: -len(encodings[i].ids))
         for rows in _similar_length_batches(order, [len(e.ids) for e in encodings], batch_size):
+            checkpoint.get()()  # a cancelled job stops here, between batches
             vectors[rows] = self._encode_batch([encodings[i].ids for i in rows])
         return vectors
 

@@ -6,7 +6,14 @@ import logging
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 
-from app.analysis.base import Analyzer, AnalyzerError, DocumentInput, SentenceInput
+from app.analysis.base import (
+    AnalysisStopped,
+    Analyzer,
+    AnalyzerError,
+    DocumentInput,
+    SentenceInput,
+    checkpoint,
+)
 from app.analysis.embeddings import EmbeddingsAnalyzer
 from app.analysis.keywords import KeywordsAnalyzer
 from app.analysis.language import LanguageAnalyzer
@@ -77,31 +84,43 @@ class ChunkAnalyses:
 def analyze_chunk_sentences(
     names: Sequence[str],
     sentences: Sequence[SentenceInput],
-    before_each: Callable[[], None] = lambda: None,
+    stop_check: Callable[[], None] = lambda: None,
 ) -> ChunkAnalyses:
     """Run each named analyzer on the chunk; one that fails is recorded and the others go on.
 
-    ``before_each`` runs before every analyzer: the caller's chance to stop (by raising).
+    ``stop_check`` runs before every analyzer and between an analyzer's batches (the
+    ``checkpoint``); it raises AnalysisStopped to stop the whole analysis.
     """
     merged = ChunkAnalyses(per_sentence=[{} for _ in sentences])
-    for name in names:
-        before_each()
-        try:
-            output = _ANALYZERS[name].analyze_chunk(sentences)
-        except AnalyzerError as error:
-            merged.failures[name] = {"code": error.code, "message": error.message}
-            continue
-        except Exception as error:  # noqa: BLE001 - one analyzer's bug must not lose the chunk
-            log.exception("Analyzer %s failed", name)
-            merged.failures[name] = {"code": "analyzer_error", "message": f"{type(error).__name__}: {error}"}
-            continue
-        if output.per_sentence is not None:
-            for analysis, value in zip(merged.per_sentence, output.per_sentence, strict=True):
-                analysis[name] = value
-        merged.columns |= output.columns
-        if output.chunk is not None:
-            merged.chunk[name] = output.chunk
+    token = checkpoint.set(stop_check)
+    try:
+        for name in names:
+            stop_check()
+            _run_analyzer(name, sentences, merged)
+    finally:
+        checkpoint.reset(token)
     return merged
+
+
+def _run_analyzer(name: str, sentences: Sequence[SentenceInput], merged: ChunkAnalyses) -> None:
+    """Run one analyzer and merge its output; record its failure instead of raising."""
+    try:
+        output = _ANALYZERS[name].analyze_chunk(sentences)
+    except AnalysisStopped:
+        raise
+    except AnalyzerError as error:
+        merged.failures[name] = {"code": error.code, "message": error.message}
+        return
+    except Exception as error:  # noqa: BLE001 - one analyzer's bug must not lose the chunk
+        log.exception("Analyzer %s failed", name)
+        merged.failures[name] = {"code": "analyzer_error", "message": f"{type(error).__name__}: {error}"}
+        return
+    if output.per_sentence is not None:
+        for analysis, value in zip(merged.per_sentence, output.per_sentence, strict=True):
+            analysis[name] = value
+    merged.columns |= output.columns
+    if output.chunk is not None:
+        merged.chunk[name] = output.chunk
 
 
 def summarize_document(

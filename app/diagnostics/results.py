@@ -44,10 +44,14 @@ def skipped(name: str, detail: str) -> CheckResult:
     return CheckResult(name, Status.SKIP, detail)
 
 
+def first_line(message: str) -> str:
+    """The first line of a message, with any URL password hidden, at most 300 characters."""
+    return redact((message.strip().splitlines() or [""])[0])[:300]
+
+
 def describe(error: BaseException) -> str:
     """One line about an exception, with any URL password hidden."""
-    first_line = (str(error).strip().splitlines() or [""])[0]
-    return redact(f"{type(error).__name__}: {first_line}")[:300]
+    return first_line(f"{type(error).__name__}: {str(error).strip()}")
 
 
 @dataclass

@@ -22,6 +22,7 @@ CHECKS: tuple[tuple[str, Check], ...] = (
     ("connection-budget", database.check_connections),
     ("stuck-jobs", jobs.check_stuck_jobs),
     ("pending-jobs", jobs.check_pending_jobs),
+    ("maintenance", jobs.check_maintenance),
     ("redis", broker.check_redis),
     ("queue", broker.check_queue),
     ("workers", broker.check_workers),

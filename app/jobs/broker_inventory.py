@@ -15,6 +15,7 @@ from __future__ import annotations
 import base64
 import json
 import logging
+from collections import Counter
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -32,8 +33,8 @@ class BrokerUnreadable(Exception):
     """The broker could not be read; nothing can be said about what it holds."""
 
 
-def held_work(celery_app: Celery, queue: str) -> set[Work]:
-    """Return the work of every message on ``queue``, waiting or taken by a worker and not yet acknowledged."""
+def held_work(celery_app: Celery, queue: str) -> Counter[Work]:
+    """Count the messages of each piece of work on ``queue``, waiting or taken by a worker and not yet acknowledged."""
     try:
         with celery_app.connection_for_read() as connection:
             channel = connection.default_channel
@@ -43,7 +44,7 @@ def held_work(celery_app: Celery, queue: str) -> set[Work]:
                 payloads = _filesystem_payloads(Path(channel.data_folder_in), queue)
             else:
                 raise BrokerUnreadable(f"cannot read a {connection.transport.driver_type} broker")
-            return {work for work in map(_work_of, payloads) if work is not None}
+            return Counter(work for work in map(_work_of, payloads) if work is not None)
     except BrokerUnreadable:
         raise
     except Exception as error:  # noqa: BLE001 - any transport failure means "unknown"

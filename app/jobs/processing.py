@@ -15,7 +15,13 @@ from typing import NamedTuple
 from flask import current_app
 from sqlalchemy.exc import IntegrityError
 
-from app.analysis import SentenceInput, analyze_chunk_sentences, split_sentences, summarize_document
+from app.analysis import (
+    AnalysisStopped,
+    SentenceInput,
+    analyze_chunk_sentences,
+    split_sentences,
+    summarize_document,
+)
 from app.database import safe_commit
 from app.extensions import db
 from app.jobs.open_documents import document_for
@@ -170,7 +176,7 @@ def attempts_exhausted_message(chunk: Chunk) -> str:
     )
 
 
-class ChunkStopped(Exception):
+class ChunkStopped(AnalysisStopped):
     """The chunk's job ended (cancelled, failed or deleted) while the chunk ran."""
 
 
@@ -220,7 +226,7 @@ def analyze_chunk(
 ) -> ChunkOutput:
     """Extract, split and analyse the chunk's pages; touches no database rows.
 
-    ``should_stop`` is asked at every page and before every analyzer; when it says yes, ChunkStopped.
+    ``should_stop`` is asked at every page and between analysis batches; when it says yes, ChunkStopped.
     """
     document = document_for(job_id)
     analyses = db.session.scalar(db.select(Job.analyses).where(Job.id == job_id)) or []
@@ -253,7 +259,7 @@ def analyze_chunk(
             raise ChunkStopped(f"Job {job_id} stopped during its analysis.")
 
     inputs = [SentenceInput(s["text"], s["page"]) for s in sentences]
-    analysed = analyze_chunk_sentences(analyses, inputs, before_each=stop_if_asked)
+    analysed = analyze_chunk_sentences(analyses, inputs, stop_check=stop_if_asked)
     for position, sentence in enumerate(sentences):
         sentence["analysis"] = analysed.per_sentence[position]
         for column, values in analysed.columns.items():

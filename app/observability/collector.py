@@ -1,6 +1,7 @@
-"""Gauges read at scrape time: jobs and chunks from the database, queue depth, the DB pool.
+"""Gauges read at scrape time: jobs, chunks and maintenance from the database, queue depth, the DB pool.
 
-Every figure is a count over the rows still stored, so deleting jobs lowers them. The
+Job and chunk figures count the rows still stored, so deleting jobs lowers them; the
+maintenance figures describe its last run, from the lease row workers write. The
 queries run under a short statement timeout; if the database or Redis does not answer,
 the scrape still succeeds and ``docjobs_scrape_ok`` says which part was missing.
 """
@@ -8,7 +9,10 @@ the scrape still succeeds and ``docjobs_scrape_ok`` says which part was missing.
 from __future__ import annotations
 
 import logging
+import math
+import time
 from collections.abc import Iterator
+from datetime import UTC
 
 import redis
 import sqlalchemy as sa
@@ -16,7 +20,8 @@ from flask import Flask
 from prometheus_client.core import GaugeMetricFamily, HistogramMetricFamily, Metric
 
 from app.extensions import db
-from app.models import ChunkStatus, JobStatus
+from app.models import ChunkStatus, JobStatus, MaintenanceRun
+from app.models.maintenance import LEASE_ROW_ID
 
 log = logging.getLogger(__name__)
 
@@ -93,6 +98,7 @@ class PlatformCollector:
                 ).scalar(),
             }
             durations = chunk_durations(connection)
+            maintenance = maintenance_metrics(connection)
         yield by_label("docjobs_jobs", "Stored jobs by status.", "status", rows["jobs"], JobStatus)
         yield by_label("docjobs_chunks", "Stored chunks by status.", "status", rows["chunks"], ChunkStatus)
         yield by_label(
@@ -105,6 +111,7 @@ class PlatformCollector:
             "docjobs_pages_processed", "Pages in completed chunks of stored jobs.", value=rows["pages"] or 0
         )
         yield durations
+        yield from maintenance
 
     def queue_metrics(self) -> Iterator[Metric]:
         url = self.app.config.get("REDIS_URL")
@@ -152,4 +159,49 @@ def chunk_durations(connection: sa.Connection) -> HistogramMetricFamily:
         "Run time of completed chunks of stored jobs (started to finished).",
         buckets=pairs,
         sum_value=float(total),
+    )
+
+
+def maintenance_metrics(connection: sa.Connection) -> list[Metric]:
+    """Describe the last maintenance run: when it finished, whether it failed, what it repaired."""
+    run = connection.execute(
+        sa.select(MaintenanceRun.finished_at, MaintenanceRun.result, MaintenanceRun.error).where(
+            MaintenanceRun.id == LEASE_ROW_ID
+        )
+    ).first()
+    if run is None or run.finished_at is None:
+        return [maintenance_age(math.inf)]  # so one alert on the age also covers "never"
+    finished_at = run.finished_at
+    if finished_at.tzinfo is None:  # SQLite keeps no zone; the app writes UTC
+        finished_at = finished_at.replace(tzinfo=UTC)
+    finished = finished_at.timestamp()
+    repairs = GaugeMetricFamily(
+        "docjobs_maintenance_last_run_repairs",
+        "Jobs or chunks the last maintenance run touched, by repair.",
+        labels=["repair"],
+    )
+    for repair, count in sorted((run.result or {}).items()):
+        repairs.add_metric([repair], count)
+    return [
+        GaugeMetricFamily(
+            "docjobs_maintenance_last_run_timestamp_seconds",
+            "Unix time at which a worker last finished maintenance.",
+            value=finished,
+        ),
+        maintenance_age(max(0.0, time.time() - finished)),  # a worker's clock may run ahead
+        GaugeMetricFamily(
+            "docjobs_maintenance_last_run_failed",
+            "1 when the last maintenance run failed (troubleshoot.py and the worker log say why).",
+            value=1 if run.error else 0,
+        ),
+        repairs,
+    ]
+
+
+def maintenance_age(seconds: float) -> GaugeMetricFamily:
+    """The gauge of seconds since maintenance last finished."""
+    return GaugeMetricFamily(
+        "docjobs_maintenance_last_run_age_seconds",
+        "Seconds since a worker last finished maintenance; +Inf if none ever did.",
+        value=seconds,
     )

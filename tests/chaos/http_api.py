@@ -24,8 +24,10 @@ class Reply(NamedTuple):
 class ApiClient:
     """Call the API over real HTTP, from any number of threads."""
 
-    def __init__(self, base_url: str) -> None:
+    def __init__(self, base_url: str, analyses: str | None = None) -> None:
+        """``analyses``: what uploads ask for unless they say otherwise (None: the server's default)."""
         self.base_url = base_url
+        self.analyses = analyses
         self.answers: list[tuple[str, int]] = []  # ("POST /api/v1/jobs", 202), in arrival order
         self._lock = threading.Lock()
 
@@ -67,7 +69,7 @@ class ApiClient:
         self, headers: dict[str, str], data: bytes, filename: str = "doc.pdf", analyses: str | None = None
     ) -> Reply:
         fields = MultiDict({"file": FileStorage(io.BytesIO(data), filename)})
-        if analyses is not None:
+        if (analyses := analyses or self.analyses) is not None:
             fields["analyses"] = analyses
         boundary, body = encode_multipart(fields)
         content_type = f"multipart/form-data; boundary={boundary}"

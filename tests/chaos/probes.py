@@ -86,11 +86,11 @@ def mid_job(database: Database, job_id: str) -> bool:
     return done >= 1 and running >= 1
 
 
-def expected_sentence_counts(pdf: bytes, chunk_pages: int) -> list[int]:
-    """How many sentences each chunk of the PDF holds, counted without the platform."""
+def expected_sentence_counts(pdf: bytes, ranges: list[tuple[int, int]]) -> list[int]:
+    """How many sentences each page range of the PDF holds, counted without the platform."""
     document = open_pdf(pdf)
     try:
-        ranges = chunk_page_ranges(len(document), chunk_pages)
+        assert ranges == chunk_page_ranges(len(document), ranges[0][1] - ranges[0][0] + 1), ranges
         return [
             sum(len(split_sentences(text)) for _, text in extract_page_texts(document, first, last))
             for first, last in ranges
@@ -99,9 +99,16 @@ def expected_sentence_counts(pdf: bytes, chunk_pages: int) -> list[int]:
         document.close()
 
 
-def assert_completed_exactly_once(database: Database, job_id: str, pdf: bytes, chunk_pages: int) -> None:
+def assert_completed_exactly_once(database: Database, job_id: str, pdf: bytes) -> None:
     """The job completed, every chunk once, and every sentence of the PDF is stored exactly once."""
-    expected = expected_sentence_counts(pdf, chunk_pages)
+    ranges = [
+        (row.first_page, row.last_page)
+        for row in database.rows(
+            "SELECT first_page, last_page FROM chunks WHERE job_id = %s ORDER BY index", job_id
+        )
+    ]
+    assert ranges, f"job {job_id} has no chunks"
+    expected = expected_sentence_counts(pdf, ranges)
     job = database.job(job_id)
     assert (job.status, job.error_code) == ("completed", None), job
     assert job.total_chunks == job.completed_chunks == len(expected), job

@@ -24,7 +24,7 @@ def children(pid: int) -> list[int]:
 
 
 def descendants(pid: int) -> list[int]:
-    """Children, grandchildren and so on: a worker's pool processes and its embedded beat."""
+    """Children, grandchildren and so on: a worker's pool processes."""
     found = []
     pending = children(pid)
     while pending:
@@ -54,13 +54,12 @@ def kill_worker_outright(worker: Worker) -> None:
 
 
 @contextmanager
-def worker_tree(env: dict[str, str], concurrency: int = 2) -> Iterator[Worker]:
-    """A worker subprocess, killed outright with its whole process tree when the block ends.
+def worker_tree(env: dict[str, str]) -> Iterator[Worker]:
+    """A worker as its image starts it, killed outright with its whole process tree when the block ends.
 
-    Graceful shutdown is not under test here; and a worker whose main process dies
-    alone leaves its embedded beat behind, sending maintenance tasks forever.
+    Graceful shutdown is not under test here.
     """
-    with Worker.started(concurrency=concurrency, env=env) as worker:
+    with Worker.shipped(env) as worker:
         try:
             yield worker
         finally:

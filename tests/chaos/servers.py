@@ -17,7 +17,7 @@ from pathlib import Path
 
 import redis
 
-from tests.support import REPO_ROOT
+from tests.support import REPO_ROOT, dockerfile_command
 
 PG_BIN = Path(os.environ.get("PG_BIN", "/usr/lib/postgresql/15/bin"))
 
@@ -141,7 +141,7 @@ class PostgresCluster:
 
 
 class ApiServer:
-    """The API under gunicorn, as deployed: two processes of four threads each."""
+    """The API as Dockerfile.web starts it: gunicorn with gunicorn.conf.py (two processes, four threads)."""
 
     def __init__(self, process: subprocess.Popen, port: int, log_path: Path) -> None:
         self.process = process
@@ -151,11 +151,13 @@ class ApiServer:
     @classmethod
     @contextmanager
     def started(cls, env: dict[str, str], log_path: Path) -> Iterator[ApiServer]:
+        """Run the web image's CMD with exactly the given environment (plus PORT)."""
         port = free_port()
-        command = [sys.executable, "-m", "gunicorn", "app:create_app()", "--bind", f"127.0.0.1:{port}"]
-        command += ["--workers", "2", "--threads", "4", "--timeout", "60", "--graceful-timeout", "5"]
+        command = dockerfile_command("Dockerfile.web", "CMD")
         with log_path.open("w") as log:
-            process = subprocess.Popen(command, cwd=REPO_ROOT, env=os.environ | env, stdout=log, stderr=log)
+            process = subprocess.Popen(
+                command, cwd=REPO_ROOT, env=env | {"PORT": str(port)}, stdout=log, stderr=log
+            )
         server = cls(process, port, log_path)
         try:
             wait_until(server._answers, 30, f"gunicorn answers on port {port}:\n{server.log()}")

@@ -1,4 +1,9 @@
-"""A whole platform of the chaos tests' own: private Redis, fresh database, own queue, API, workers."""
+"""A whole platform of the chaos tests' own, in the shape that ships.
+
+Private Redis and a fresh database; the API runs Dockerfile.web's CMD and each worker
+Dockerfile.railway-worker's ENTRYPOINT, with the defaults. A test may shorten timing
+settings only (FAST_RECOVERY; tests/README.md says why each).
+"""
 
 from __future__ import annotations
 
@@ -15,29 +20,31 @@ from tests.chaos.http_api import ApiClient
 from tests.chaos.probes import Database
 from tests.chaos.processes import worker_tree
 from tests.chaos.servers import ApiServer, RedisServer
-from tests.support import RUN_ID, Worker
+from tests.support import Worker, shipped_env
 
-CHUNK_PAGES = 2  # many chunks per document: more places for a fault to land
-
-# Recovery in seconds instead of minutes, so a test can wait for it.
+# Recovery in seconds instead of minutes, so a test can wait for it. Timing only: what
+# recovers, and how, is the same as at the defaults (tests/chaos/test_shipped_defaults.py).
 FAST_RECOVERY = {
-    "CHUNK_PAGES": str(CHUNK_PAGES),
     "HEARTBEAT_SECONDS": "0.5",
     "STALE_CHUNK_SECONDS": "3",
     "MAINTENANCE_INTERVAL_SECONDS": "1",
     "PENDING_GRACE_SECONDS": "1",
+    "REQUEUE_AFTER_SECONDS": "3",
     "WORKER_SOFT_SHUTDOWN_SECONDS": "1",
-    "UPLOAD_RATE_LIMIT": "100000/hour",
 }
+
+# What the chaos clients ask for: the cheap analysis, so a job's cost is reading its
+# pages. A request's choice, not a server setting.
+ANALYSES = "stats"
 
 
 @dataclass
 class Stack:
-    """The servers, settings and clients of one platform under test."""
+    """The servers, deployment variables and clients of one platform under test."""
 
     redis: RedisServer
     database: Database
-    env: dict[str, str]
+    env: dict[str, str]  # what a deployment sets: where the database and Redis are
     api: ApiClient
     api_server: ApiServer
 
@@ -47,31 +54,29 @@ class Stack:
         """Start Redis and the API for a migrated database; stop them afterwards."""
         redis_server = RedisServer(workdir)
         redis_server.start()
-        env = FAST_RECOVERY | {
-            "DATABASE_URL": database_url,
-            "REDIS_URL": redis_server.url(),
-            "RATELIMIT_STORAGE_URI": redis_server.url(),
-            "CELERY_QUEUE": f"chaos-{name}-{RUN_ID}",
-            "RATELIMIT_KEY_PREFIX": f"chaos-{name}-{RUN_ID}",
-            "DB_POOL_SIZE": "4",
-        }
+        env = {"DATABASE_URL": database_url, "REDIS_URL": redis_server.url(), "INSTANCE_DIR": str(workdir)}
         database = Database(database_url)
         try:
-            with ApiServer.started(env, workdir / f"gunicorn-{name}.log") as api_server:
-                yield cls(redis_server, database, env, ApiClient(api_server.base_url), api_server)
+            with ApiServer.started(shipped_env(env), workdir / f"gunicorn-{name}.log") as api_server:
+                yield cls(redis_server, database, env, ApiClient(api_server.base_url, ANALYSES), api_server)
         finally:
             database.close()
             redis_server.stop()
 
-    def worker(self, concurrency: int = 2, **settings: object) -> AbstractContextManager[Worker]:
-        """A worker on this stack; keyword arguments override settings, e.g. MAX_CHUNK_ATTEMPTS=5."""
-        return worker_tree(self.env | {key: str(value) for key, value in settings.items()}, concurrency)
+    def worker(self, concurrency: int = 2, **timing: object) -> AbstractContextManager[Worker]:
+        """A worker as its image starts it, killed outright at the end; keywords shorten timing settings."""
+        deployment = self.env | {"WORKER_CONCURRENCY": str(concurrency)}
+        return worker_tree(shipped_env(deployment | {key: str(value) for key, value in timing.items()}))
+
+    def fast_worker(self, concurrency: int = 2, **timing: object) -> AbstractContextManager[Worker]:
+        """A worker that recovers in seconds (FAST_RECOVERY, then the given timing settings)."""
+        return self.worker(concurrency, **(FAST_RECOVERY | timing))
 
     def publish_chunk(self, job_id: str, index: int) -> None:
         """Deliver a chunk's task once more, as at-least-once delivery sometimes does."""
         producer = Celery(broker=self.env["REDIS_URL"], set_as_current=False)
         try:
-            producer.send_task(PROCESS_CHUNK_TASK, args=(job_id, index), queue=self.env["CELERY_QUEUE"])
+            producer.send_task(PROCESS_CHUNK_TASK, args=(job_id, index), queue="docjobs")
         finally:
             producer.close()
 

@@ -1,6 +1,7 @@
 """A chunk that runs too long, hangs, keeps killing its worker or is delivered twice.
 
-Every job here is one slow chunk: 1,500 pages at CHUNK_PAGES=5000 take seconds to extract.
+Every job here is one slow chunk: ten dense pages (one chunk at the default CHUNK_PAGES)
+take seconds to extract.
 """
 
 from __future__ import annotations
@@ -16,7 +17,6 @@ from tests.chaos.probes import Database
 from tests.chaos.processes import is_alive, kill_worker_outright, pid_running_chunk
 from tests.chaos.servers import wait_until
 
-ONE_CHUNK = {"CHUNK_PAGES": 5000}
 STALE_SECONDS = 3  # the stack's STALE_CHUNK_SECONDS
 MAINTENANCE_SECONDS = 1  # the stack's MAINTENANCE_INTERVAL_SECONDS
 WORKER_START_SECONDS = 3  # generous: a worker is ready in about one second
@@ -24,7 +24,7 @@ WORKER_START_SECONDS = 3  # generous: a worker is ready in about one second
 
 @pytest.fixture(scope="module")
 def slow_pdf() -> bytes:
-    return make_text_pdf(1500)
+    return make_text_pdf(10, chars_per_page=750_000)
 
 
 def chunk_running(database: Database, job_id: str, attempt: int) -> bool:
@@ -63,7 +63,7 @@ def assert_failed_without_sentences(database: Database, job_id: str, code: str) 
 @pytest.mark.timeout(60)
 def test_a_chunk_over_the_soft_limit_stops_and_fails_its_job_with_timeout(stack, slow_pdf):
     headers = stack.api.new_user()
-    with stack.worker(CHUNK_SOFT_TIME_LIMIT=1, CHUNK_HARD_TIME_LIMIT=3, **ONE_CHUNK) as worker:
+    with stack.fast_worker(CHUNK_SOFT_TIME_LIMIT=1, CHUNK_HARD_TIME_LIMIT=3) as worker:
         job_id = stack.api.upload(headers, slow_pdf, "soft.pdf").body["job_id"]
         stack.database.wait_for_jobs([job_id], timeout=30)
         assert "Hard time limit" not in worker.log()
@@ -77,7 +77,7 @@ def test_a_hung_chunk_is_killed_at_the_hard_limit_and_reaped_as_timeout(stack, s
     # A stopped process cannot act on the soft limit's signal, as when stuck inside pdfium:
     # only the hard limit's SIGKILL ends it, and only the reaper can tell the job.
     headers = stack.api.new_user()
-    with stack.worker(CHUNK_SOFT_TIME_LIMIT=2, CHUNK_HARD_TIME_LIMIT=3, **ONE_CHUNK) as worker:
+    with stack.fast_worker(CHUNK_SOFT_TIME_LIMIT=2, CHUNK_HARD_TIME_LIMIT=3) as worker:
         job_id = stack.api.upload(headers, slow_pdf, "hung.pdf").body["job_id"]
         wait_for_attempt(stack.database, job_id, 1)
         hung = running_pid(stack, job_id)
@@ -97,7 +97,7 @@ def test_a_chunk_whose_pool_process_keeps_dying_fails_its_job_with_worker_lost(s
     # waits longer, as in production (60 s), so that each death costs exactly one attempt.
     stale_seconds = 8
     headers = stack.api.new_user()
-    with stack.worker(MAX_CHUNK_ATTEMPTS=3, STALE_CHUNK_SECONDS=stale_seconds, **ONE_CHUNK):
+    with stack.fast_worker(STALE_CHUNK_SECONDS=stale_seconds):
         job_id = stack.api.upload(headers, slow_pdf, "crashing.pdf").body["job_id"]
         for attempt in (1, 2, 3):
             wait_for_attempt(stack.database, job_id, attempt)
@@ -115,15 +115,14 @@ def test_a_chunk_whose_pool_process_keeps_dying_fails_its_job_with_worker_lost(s
 
 @pytest.mark.timeout(90)
 def test_a_chunk_that_keeps_killing_its_whole_worker_is_reaped_as_worker_lost(stack, slow_pdf):
-    settings = {"MAX_CHUNK_ATTEMPTS": 3, **ONE_CHUNK}
     headers = stack.api.new_user()
     job_id = stack.api.upload(headers, slow_pdf, "machine-dies.pdf").body["job_id"]
     for attempt in (1, 2, 3):
-        with stack.worker(**settings) as worker:
+        with stack.fast_worker() as worker:
             wait_for_attempt(stack.database, job_id, attempt)
             kill_worker_outright(worker)
     last_death = time.monotonic()
-    with stack.worker(**settings):
+    with stack.fast_worker():
         stack.database.wait_for_jobs([job_id], timeout=30)
         took = time.monotonic() - last_death
 
@@ -139,7 +138,7 @@ def test_a_chunk_delivered_again_while_it_runs_is_not_run_a_second_time(stack, s
     # after the reaper's can hand out a chunk that is running. The copy must not start it
     # again: that doubles the work and spends an attempt meant for crashes.
     headers = stack.api.new_user()
-    with stack.worker(**ONE_CHUNK):  # two pool processes: one is free for the copy
+    with stack.fast_worker():  # two pool processes: one is free for the copy
         job_id = stack.api.upload(headers, slow_pdf, "twice.pdf").body["job_id"]
         wait_for_attempt(stack.database, job_id, 1)
         stack.publish_chunk(job_id, 0)

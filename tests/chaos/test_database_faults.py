@@ -14,7 +14,7 @@ import pytest
 from bench.textpdf import make_text_pdf
 from tests.chaos.probes import assert_completed_exactly_once, mid_job
 from tests.chaos.servers import PostgresCluster, migrate, wait_until
-from tests.chaos.stack import CHUNK_PAGES, Stack, module_workdir
+from tests.chaos.stack import Stack, module_workdir
 from tests.support import admin_execute
 
 TERMINATE_OTHERS = (
@@ -54,7 +54,7 @@ def test_a_job_completes_while_its_database_connections_are_terminated_again_and
     cuts = 0
     # Lost connections are the worker's own to recover from: the reaper, which would mask a
     # chunk dropped on the floor, waits a minute as in production.
-    with stack.worker(STALE_CHUNK_SECONDS=60):
+    with stack.fast_worker(STALE_CHUNK_SECONDS=60):
         job_id = stack.api.upload(headers, pdf, "terminated.pdf").body["job_id"]
         wait_until(lambda: mid_job(stack.database, job_id), 30, "the job runs")
         chaos_ends = time.monotonic() + 10
@@ -65,7 +65,7 @@ def test_a_job_completes_while_its_database_connections_are_terminated_again_and
         stack.database.wait_for_jobs([job_id], timeout=15)
 
     assert cuts >= 10, "the job ended before its connections were cut often enough"
-    assert_completed_exactly_once(stack.database, job_id, pdf, CHUNK_PAGES)
+    assert_completed_exactly_once(stack.database, job_id, pdf)
 
 
 @pytest.mark.timeout(60)
@@ -73,7 +73,7 @@ def test_a_connection_cut_while_a_chunk_copies_its_sentences_is_retried_at_once(
     pdf = make_text_pdf(200, chars_per_page=10_000, seed=102)
     headers = stack.api.new_user()
     cut_copies = 0
-    with stack.worker(STALE_CHUNK_SECONDS=60):  # as in production: no quick rescue by the reaper
+    with stack.fast_worker(STALE_CHUNK_SECONDS=60):  # as in production: no quick rescue by the reaper
         job_id = stack.api.upload(headers, pdf, "cut-copy.pdf").body["job_id"]
         chaos_ends = time.monotonic() + 20
         while (
@@ -85,14 +85,14 @@ def test_a_connection_cut_while_a_chunk_copies_its_sentences_is_retried_at_once(
         stack.database.wait_for_jobs([job_id], timeout=15)
 
     assert cut_copies >= 1, "no chunk was caught writing its sentences"
-    assert_completed_exactly_once(stack.database, job_id, pdf, CHUNK_PAGES)
+    assert_completed_exactly_once(stack.database, job_id, pdf)
 
 
 @pytest.mark.timeout(90)
 def test_a_job_completes_across_a_database_crash_and_restart(stack, cluster):
     pdf = make_text_pdf(60, seed=101)  # 30 chunks
     headers = stack.api.new_user()
-    with stack.worker():
+    with stack.fast_worker():
         job_id = stack.api.upload(headers, pdf, "restarted.pdf").body["job_id"]
         wait_until(lambda: mid_job(stack.database, job_id), 30, "the job runs")
         stack.database.close()
@@ -101,4 +101,4 @@ def test_a_job_completes_across_a_database_crash_and_restart(stack, cluster):
         cluster.start()
         stack.database.wait_for_jobs([job_id], timeout=60)
 
-    assert_completed_exactly_once(stack.database, job_id, pdf, CHUNK_PAGES)
+    assert_completed_exactly_once(stack.database, job_id, pdf)

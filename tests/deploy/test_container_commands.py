@@ -7,7 +7,6 @@ virtualenv's bin first on PATH (where the image has its installed scripts).
 
 from __future__ import annotations
 
-import json
 import os
 import secrets
 import signal
@@ -24,20 +23,10 @@ from pathlib import Path
 import pytest
 
 from tests.chaos.http_api import ApiClient
-from tests.support import REPO_ROOT
+from tests.support import REPO_ROOT, dockerfile_command
 
 STOP_SECONDS = 15  # both must be gone well inside Railway's drainingSeconds
 METRICS_TOKEN = secrets.token_hex(16)
-
-
-def dockerfile_command(dockerfile: str, instruction: str) -> list[str]:
-    """Return the exec-form (JSON array) argument of the Dockerfile's last CMD or ENTRYPOINT."""
-    lines = (REPO_ROOT / dockerfile).read_text().splitlines()
-    found = [line.split(None, 1)[1] for line in lines if line.startswith(instruction + " ")]
-    assert found, f"{dockerfile} has no {instruction}"
-    command = json.loads(found[-1])  # shell form would not parse: the process must be PID 1
-    assert isinstance(command, list)
-    return command
 
 
 def free_port() -> int:

@@ -9,11 +9,14 @@ import pytest
 
 from app import create_app
 from app.extensions import db
+from app.jobs.broker_inventory import held_work
 from app.jobs.maintenance import enqueue_pending_jobs, reap_stale_chunks, republish_lost_chunks
 from app.jobs.processing import begin_chunk, start_job
+from app.jobs.queue import PROCESS_CHUNK_TASK, publish_chunks
 from app.jobs.uploads import create_job
 from app.models import Chunk, Job, User
 from app.models.base import utcnow
+from bench.textpdf import make_text_pdf
 from config import TestConfig
 
 
@@ -139,3 +142,38 @@ def test_a_redelivered_message_takes_over_its_running_chunk_at_once(job_id):
     assert begin_chunk(job_id, 3) is None  # a republished copy leaves the live run alone
     assert begin_chunk(job_id, 3, redelivered=True) is not None
     assert chunk(job_id, 3).attempts == 2
+
+
+def broker_messages(app, job_id: str) -> dict[int, int]:
+    """How many messages the broker holds for each chunk of the job."""
+    held = held_work(app.extensions["celery"], app.config["CELERY_QUEUE"])
+    return {
+        args[1]: count
+        for (task, args), count in held.items()
+        if task == PROCESS_CHUNK_TASK and args[0] == job_id
+    }
+
+
+def test_a_hundred_chunk_job_waiting_for_minutes_keeps_one_message_a_chunk(app):
+    user = User(email=f"maint-{secrets.token_hex(4)}@example.com", password_hash="x")
+    db.session.add(user)
+    db.session.commit()
+    job_id = create_job(user.id, "long.pdf", make_text_pdf(300, chars_per_page=200)).id
+    job(job_id).status = "queued"
+    db.session.commit()
+    indexes = start_job(job_id)
+    assert len(indexes) == 100
+    publish_chunks(job_id, indexes)  # as the job task does; no worker takes them here
+
+    for _ in range(10):  # ten waits of REQUEUE_AFTER_SECONDS behind busy workers
+        age(Chunk, [Chunk.job_id == job_id], heartbeat_at=app.config["REQUEUE_AFTER_SECONDS"] + 1)
+        assert republish_lost_chunks() == 0
+    assert broker_messages(app, job_id) == dict.fromkeys(indexes, 1)
+
+    queue = app.extensions["celery"].connection_for_write().default_channel.client
+    queue.delete(app.config["CELERY_QUEUE"])  # Redis restarted without its data
+    age(Chunk, [Chunk.job_id == job_id], heartbeat_at=app.config["REQUEUE_AFTER_SECONDS"] + 1)
+    assert republish_lost_chunks() == 100
+    age(Chunk, [Chunk.job_id == job_id], heartbeat_at=app.config["REQUEUE_AFTER_SECONDS"] + 1)
+    assert republish_lost_chunks() == 0
+    assert broker_messages(app, job_id) == dict.fromkeys(indexes, 1)
