@@ -1,18 +1,23 @@
-"""/metrics: request counts by route, job and chunk figures from the database, the token."""
+"""/metrics: request counts by route, job, chunk and maintenance figures from the database, the token."""
 
 from __future__ import annotations
 
+import math
 import os
 import re
 import subprocess
 import sys
+import time
 
 import pytest
 from prometheus_client import generate_latest
 from prometheus_client.parser import text_string_to_metric_families
 
 from app.observability.metrics import build_registry
+from tests.maintenance_lease import maintenance_held, run_finished_ago, wait_for_finished_run
 from tests.support import REPO_ROOT, auth_headers, upload, wait_for_job
+
+REPAIRS = "docjobs_maintenance_last_run_repairs"
 
 
 def scrape(client, **headers: str) -> dict[tuple[str, tuple], float]:
@@ -73,6 +78,54 @@ def test_failed_jobs_are_counted_by_error_code(client, worker, shared_pdfs):
     assert job["status"] == "failed", job
 
     assert value(scrape(client), "docjobs_job_failures", error_code=job["error"]["code"]) >= 1
+
+
+def test_metrics_show_the_workers_last_maintenance_run(client, worker):
+    finished_at = wait_for_finished_run()  # the worker runs maintenance as it starts
+    samples = scrape(client)
+    finished = value(samples, "docjobs_maintenance_last_run_timestamp_seconds")
+    age = value(samples, "docjobs_maintenance_last_run_age_seconds")
+    assert finished_at.timestamp() <= finished <= time.time()
+    assert 0 <= age <= 3 * client.application.config["MAINTENANCE_INTERVAL_SECONDS"]
+    assert finished + age == pytest.approx(time.time(), abs=5)
+    assert value(samples, "docjobs_maintenance_last_run_failed") == 0
+    repairs = {dict(labels)["repair"]: count for (name, labels), count in samples.items() if name == REPAIRS}
+    assert {"pending_jobs_enqueued", "stale_chunks"} <= set(repairs), repairs
+    assert all(count >= 0 for count in repairs.values())
+
+
+def test_metrics_show_what_the_last_maintenance_run_repaired(client):
+    run = run_finished_ago(30)
+    with maintenance_held(
+        holder="celery@render-7 pid 42", result={"stale_chunks": 2, "stale_splits": 0}, **run
+    ):
+        samples = scrape(client)
+    assert value(samples, "docjobs_maintenance_last_run_timestamp_seconds") == pytest.approx(
+        run["finished_at"].timestamp(), abs=0.01
+    )
+    assert 30 <= value(samples, "docjobs_maintenance_last_run_age_seconds") < 40
+    assert value(samples, "docjobs_maintenance_last_run_failed") == 0
+    assert {labels: count for (name, labels), count in samples.items() if name == REPAIRS} == {
+        (("repair", "stale_chunks"),): 2,
+        (("repair", "stale_splits"),): 0,
+    }
+
+
+def test_failed_maintenance_run_is_flagged_without_repairs(client):
+    with maintenance_held(**run_finished_ago(1) | {"result": None, "error": "RuntimeError: boom"}):
+        samples = scrape(client)
+    assert value(samples, "docjobs_maintenance_last_run_failed") == 1
+    assert not any(name == REPAIRS for name, _ in samples)
+
+
+def test_maintenance_that_never_ran_is_infinitely_old(client):
+    never = {"started_at": None, "finished_at": None, "holder": None, "result": None, "error": None}
+    with maintenance_held(**never):
+        samples = scrape(client)
+    assert math.isinf(value(samples, "docjobs_maintenance_last_run_age_seconds"))
+    assert not any(
+        name.startswith("docjobs_maintenance_last_run_") and "age" not in name for name, _ in samples
+    )
 
 
 def test_unmatched_paths_share_one_label(client):
