@@ -102,7 +102,7 @@ class Worker:
                 env=os.environ | {"REMAP_SIGTERM": "SIGQUIT"} | (env or {}),  # as deployments run it
                 stdout=log_file,
                 stderr=subprocess.STDOUT,
-                start_new_session=True,  # its pool and beat can be stopped as one group
+                start_new_session=True,  # it and its pool can be stopped as one group
             )
         worker = cls(process, log_path)
         try:
@@ -153,7 +153,7 @@ class Worker:
             with suppress(subprocess.TimeoutExpired):
                 self.process.wait(timeout)
         with suppress(ProcessLookupError):
-            os.killpg(self.process.pid, signal.SIGKILL)  # an orphaned beat would publish forever
+            os.killpg(self.process.pid, signal.SIGKILL)  # no orphaned pool process outlives it
         self.process.wait(5)
 
 
