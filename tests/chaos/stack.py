@@ -20,7 +20,10 @@ from tests.chaos.http_api import ApiClient
 from tests.chaos.probes import Database
 from tests.chaos.processes import worker_tree
 from tests.chaos.servers import ApiServer, RedisServer
-from tests.support import Worker, shipped_env
+from tests.support import REPO_ROOT, Worker, shipped_env
+
+# Put first on a worker's PYTHONPATH, it makes chosen PDFs crash their process (inject/sitecustomize.py).
+FAULT_INJECTION = {"PYTHONPATH": os.pathsep.join([str(Path(__file__).parent / "inject"), str(REPO_ROOT)])}
 
 # Recovery in seconds instead of minutes, so a test can wait for it. Timing only: what
 # recovers, and how, is the same as at the defaults (tests/chaos/test_shipped_defaults.py).
@@ -63,9 +66,13 @@ class Stack:
             database.close()
             redis_server.stop()
 
-    def worker(self, concurrency: int = 2, **timing: object) -> AbstractContextManager[Worker]:
+    def worker(
+        self, concurrency: int = 2, *, inject_faults: bool = False, **timing: object
+    ) -> AbstractContextManager[Worker]:
         """A worker as its image starts it, killed outright at the end; keywords shorten timing settings."""
         deployment = self.env | {"WORKER_CONCURRENCY": str(concurrency)}
+        if inject_faults:
+            deployment |= FAULT_INJECTION
         return worker_tree(shipped_env(deployment | {key: str(value) for key, value in timing.items()}))
 
     def fast_worker(self, concurrency: int = 2, **timing: object) -> AbstractContextManager[Worker]:
