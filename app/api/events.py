@@ -3,9 +3,10 @@
 A stream holds one gunicorn thread (worker class ``gthread``), never a database
 connection: it reads the job row with a short-lived pooled connection every
 SSE_POLL_SECONDS, comments ``: keepalive`` after SSE_HEARTBEAT_SECONDS of silence and
-ends after SSE_MAX_SECONDS with a ``reconnect`` event. Each process serves at most
-SSE_MAX_STREAMS streams at once, so streams cannot take every thread from the API;
-past that it answers 503 and the client polls instead.
+ends with a ``reconnect`` event after SSE_MAX_SECONDS, or at once when the process is
+told to stop (app/shutdown.py), so no stream holds up a shutdown. Each process serves
+at most SSE_MAX_STREAMS streams at once, so streams cannot take every thread from the
+API; past that it answers 503 and the client polls instead.
 
 ``EventSource`` cannot send headers, so besides ``Authorization: Bearer`` the stream
 accepts ``?ticket=``: a signed ticket for one user and one job, valid SSE_TICKET_SECONDS,
@@ -26,6 +27,7 @@ from flask_jwt_extended import jwt_required, verify_jwt_in_request
 from itsdangerous import BadSignature, SignatureExpired, URLSafeTimedSerializer
 from sqlalchemy.exc import SQLAlchemyError
 
+from app import shutdown
 from app.api.errors import error_response
 from app.api.openapi import BEARER, api_spec, responses
 from app.api.requests import current_user_id
@@ -151,7 +153,7 @@ def ticket(job_id: str):
     tags=["events"],
 )
 def stream(job_id: str):
-    """Server-Sent Events: `progress` on each change, `end` when the job ends, `reconnect` at the time limit."""
+    """Server-Sent Events: `progress` on changes, `end` when the job ends, `reconnect` on time-out or shutdown."""
     ticket_arg = request.args.get("ticket")
     if ticket_arg is not None:
         user_id = ticket_user(ticket_arg, job_id)
@@ -182,7 +184,7 @@ def stream(job_id: str):
 def job_events(
     engine: sa.Engine, job_id: str, poll_seconds: float, heartbeat_seconds: float, max_seconds: float
 ) -> Iterator[str]:
-    """Yield ``progress`` on every change and ``end`` when the job ends; ``reconnect`` when time is up.
+    """Yield ``progress`` on every change, ``end`` when the job ends, ``reconnect`` at time limit or shutdown.
 
     Runs after the request context is gone, so it reads through the engine, one short
     connection per look.
@@ -214,4 +216,6 @@ def job_events(
         if now - last_sent >= heartbeat_seconds:
             yield ": keepalive\n\n"
             last_sent = now
-        time.sleep(min(poll_seconds, max(0.0, max_seconds - (now - started))))
+        if shutdown.stopping.wait(min(poll_seconds, max(0.0, max_seconds - (now - started)))):
+            yield sse("reconnect", {"reason": "The server is shutting down; connect again to go on."})
+            return

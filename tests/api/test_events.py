@@ -4,12 +4,13 @@ from __future__ import annotations
 
 import json
 import time
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from urllib.parse import parse_qs, urlsplit
 
 import pytest
 from itsdangerous.timed import TimestampSigner
 
+from app import shutdown
 from bench.textpdf import make_text_pdf
 from tests.api.test_job_control import queued_job, set_status
 from tests.support import auth_headers, upload
@@ -17,10 +18,10 @@ from tests.support import auth_headers, upload
 FAST = {"SSE_POLL_SECONDS": 0.02, "SSE_HEARTBEAT_SECONDS": 30.0, "SSE_MAX_SECONDS": 30.0}
 
 
-def events_of(response) -> Iterator[tuple[str, object]]:
+def events_of(chunks: Iterable[bytes | str]) -> Iterator[tuple[str, object]]:
     """Parse a text/event-stream body as it arrives: (event name, data) pairs; comments as ("comment", text)."""
     buffer = ""
-    for chunk in response.response:
+    for chunk in chunks:
         buffer += chunk.decode() if isinstance(chunk, bytes) else chunk
         while "\n\n" in buffer:
             block, buffer = buffer.split("\n\n", 1)
@@ -57,7 +58,7 @@ def test_stream_follows_a_processed_job_to_its_end(client, worker):
     response = client.get(issued["url"], buffered=False)  # no Authorization header: the ticket is enough
     assert response.status_code == 200
     assert response.mimetype == "text/event-stream"
-    received = list(events_of(response))
+    received = list(events_of(response.response))
     response.close()
 
     assert received[0] == ("retry", 3000)
@@ -72,7 +73,7 @@ def test_stream_follows_a_processed_job_to_its_end(client, worker):
 def test_progress_events_follow_changes_until_the_job_ends(fast_streams, run_sql):
     headers, job_id = queued_job(fast_streams)
     response = fast_streams.get(f"/api/v1/jobs/{job_id}/events", headers=headers, buffered=False)
-    events = events_of(response)
+    events = events_of(response.response)
     assert next(events) == ("retry", 3000)
     name, first = next(events)
     assert (name, first["status"]) == ("progress", "queued")
@@ -96,7 +97,7 @@ def test_stream_holds_no_database_connection_between_looks(fast_streams):
 
     headers, job_id = queued_job(fast_streams)
     response = fast_streams.get(f"/api/v1/jobs/{job_id}/events", headers=headers, buffered=False)
-    events = events_of(response)
+    events = events_of(response.response)
     next(events), next(events)
     with fast_streams.application.app_context():
         assert db.engine.pool.checkedout() == 0
@@ -110,7 +111,7 @@ def test_quiet_stream_sends_keepalives_then_asks_to_reconnect(fast_streams, monk
     headers, job_id = queued_job(fast_streams)
     started = time.monotonic()
     response = fast_streams.get(f"/api/v1/jobs/{job_id}/events", headers=headers, buffered=False)
-    received = list(events_of(response))
+    received = list(events_of(response.response))
     response.close()
 
     names = [name for name, _ in received]
@@ -119,6 +120,28 @@ def test_quiet_stream_sends_keepalives_then_asks_to_reconnect(fast_streams, monk
     assert names[-1] == "reconnect"
     assert names.count("progress") == 1  # nothing changed: no repeats
     assert time.monotonic() - started < 25  # bounded: ended by SSE_MAX_SECONDS, not by the job
+
+
+def test_stream_asks_to_reconnect_at_once_when_the_server_stops(fast_streams, monkeypatch):
+    # A look every minute: only the stop can end the wait between looks early.
+    monkeypatch.setitem(fast_streams.application.config, "SSE_POLL_SECONDS", 60.0)
+    headers, job_id = queued_job(fast_streams)
+    response = fast_streams.get(f"/api/v1/jobs/{job_id}/events", headers=headers, buffered=False)
+    events = events_of(response.response)
+    assert [next(events)[0], next(events)[0]] == ["retry", "progress"]
+
+    stopping = time.monotonic()
+    shutdown.stopping.set()  # as gunicorn.conf.py does when the worker gets SIGTERM
+    try:
+        name, data = next(events)
+        rest = list(events)
+    finally:
+        shutdown.stopping.clear()
+        response.close()
+
+    assert (name, data) == ("reconnect", {"reason": "The server is shutting down; connect again to go on."})
+    assert rest == []
+    assert time.monotonic() - stopping < 5
 
 
 def test_expired_ticket_is_refused(idle_client, monkeypatch):
