@@ -79,14 +79,14 @@ def healthy(base_url: str) -> bool:
         return False
 
 
-def stop(process: subprocess.Popen, what: str) -> float:
-    """SIGTERM the process as Railway does; return how long it took to exit."""
+def stop(process: subprocess.Popen, what: str, sig: signal.Signals = signal.SIGTERM) -> float:
+    """Signal the process (SIGTERM, as Railway does); return how long it took to exit."""
     started = time.monotonic()
-    process.send_signal(signal.SIGTERM)
+    process.send_signal(sig)
     try:
         process.wait(STOP_SECONDS)
     except subprocess.TimeoutExpired:
-        pytest.fail(f"{what} did not exit within {STOP_SECONDS} s of SIGTERM:\n{log_of(process)}")
+        pytest.fail(f"{what} did not exit within {STOP_SECONDS} s of {sig.name}:\n{log_of(process)}")
     return time.monotonic() - started
 
 
