@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import secrets
+from collections.abc import Iterator
 from datetime import timedelta
 
 import pytest
+from flask_migrate import upgrade
 
 from app import create_app
 from app.extensions import db
@@ -18,15 +20,30 @@ from app.models import Chunk, Job, User
 from app.models.base import utcnow
 from bench.textpdf import make_text_pdf
 from config import TestConfig
+from tests.support import RUN_ID, admin_execute, database_url
+
+
+@pytest.fixture(scope="module")
+def quiet_database() -> Iterator[str]:
+    """A database of this module's own: the session's workers run maintenance on the shared one."""
+    name = f"docjobs_maintenance_{RUN_ID}"
+    admin_execute(f'CREATE DATABASE "{name}"')
+    try:
+        yield database_url(name)
+    finally:
+        admin_execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
 
 
 @pytest.fixture
-def app(app, monkeypatch):
-    """The app publishing to a queue no worker consumes, so nothing races the assertions."""
+def app(quiet_database, monkeypatch):
+    """The app on its own database, publishing to a queue no worker consumes: nothing races the assertions."""
+    monkeypatch.setenv("DATABASE_URL", quiet_database)
     monkeypatch.setenv("CELERY_QUEUE", f"unconsumed-{secrets.token_hex(3)}")
     quiet = create_app(TestConfig())
     with quiet.app_context():
+        upgrade()
         yield quiet
+        db.engine.dispose()
 
 
 @pytest.fixture
