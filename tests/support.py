@@ -95,28 +95,23 @@ class Worker:
             "--without-gossip", "--without-mingle",
             "--hostname", f"{name}@%h",  # one node name each: broadcast replies are keyed by it
         ]  # fmt: skip
-        with log_path.open("w") as log_file:
-            process = subprocess.Popen(
-                command,
-                cwd=REPO_ROOT,
-                env=os.environ | {"REMAP_SIGTERM": "SIGQUIT"} | (env or {}),  # as deployments run it
-                stdout=log_file,
-                stderr=subprocess.STDOUT,
-                start_new_session=True,  # it and its pool can be stopped as one group
-            )
-        worker = cls(process, log_path)
-        try:
-            worker.wait_until_ready()
+        env = os.environ | {"REMAP_SIGTERM": "SIGQUIT"} | (env or {})  # as deployments run it
+        with cls._running(command, env, log_path) as worker:
             yield worker
-        finally:
-            worker.stop()
 
     @classmethod
     @contextmanager
     def shipped(cls, env: dict[str, str]) -> Iterator[Worker]:
         """Run the worker image's ENTRYPOINT with exactly the given environment until the block ends."""
         log_path = Path(os.environ["INSTANCE_DIR"]) / f"shipped-worker-{secrets.token_hex(3)}.log"
-        command = dockerfile_command("Dockerfile.railway-worker", "ENTRYPOINT")
+        with cls._running(
+            dockerfile_command("Dockerfile.railway-worker", "ENTRYPOINT"), env, log_path
+        ) as worker:
+            yield worker
+
+    @classmethod
+    @contextmanager
+    def _running(cls, command: list[str], env: dict[str, str], log_path: Path) -> Iterator[Worker]:
         with log_path.open("w") as log_file:
             process = subprocess.Popen(
                 command,
@@ -124,7 +119,7 @@ class Worker:
                 env=env,
                 stdout=log_file,
                 stderr=subprocess.STDOUT,
-                start_new_session=True,
+                start_new_session=True,  # it and its pool can be stopped as one group
             )
         worker = cls(process, log_path)
         try:
