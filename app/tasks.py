@@ -12,7 +12,7 @@ from sqlalchemy.exc import SQLAlchemyError
 
 from app.database import is_transient
 from app.extensions import db
-from app.jobs.heartbeat import ChunkHeartbeat
+from app.jobs.heartbeat import Heartbeat
 from app.jobs.processing import (
     ChunkStopped,
     analyze_chunk,
@@ -102,7 +102,7 @@ def run_chunk(task: Task, job_id: str, index: int, redelivered: bool) -> None:
         pages = begin_chunk(job_id, index, redelivered)
         if pages is None:
             return
-        with ChunkHeartbeat(job_id, index, current_app.config["HEARTBEAT_SECONDS"]) as heartbeat:
+        with Heartbeat(job_id, index, current_app.config["HEARTBEAT_SECONDS"]) as heartbeat:
             output = analyze_chunk(job_id, index, *pages, should_stop=heartbeat.job_stopped.is_set)
         if not complete_chunk(job_id, index, output):
             stop_chunk(job_id, index)  # its job ended meanwhile (or another run completed it)

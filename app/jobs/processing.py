@@ -24,6 +24,7 @@ from app.analysis import (
 )
 from app.database import safe_commit
 from app.extensions import db
+from app.jobs.heartbeat import Heartbeat
 from app.jobs.open_documents import document_for
 from app.jobs.results import load_embeddings
 from app.jobs.sentence_writer import insert_sentences
@@ -56,9 +57,10 @@ def start_job(job_id: str, redelivered: bool = False) -> list[int]:
     if not begin_split(job_id, redelivered):
         return []
     try:
-        document = document_for(job_id)
-        db.session.rollback()  # no transaction stays open while pdfium reads
-        page_count = count_pages(document, current_app.config["MAX_PAGES"])
+        with Heartbeat(job_id, None, current_app.config["HEARTBEAT_SECONDS"]):
+            document = document_for(job_id)
+            db.session.rollback()  # no transaction stays open while pdfium reads
+            page_count = count_pages(document, current_app.config["MAX_PAGES"])
     except PdfError as error:
         fail_job(job_id, error.code, str(error))
         return []
