@@ -357,6 +357,11 @@ class Config:
             found.append("CHUNK_SOFT_TIME_LIMIT must be below CHUNK_HARD_TIME_LIMIT.")
         if self.STALE_CHUNK_SECONDS <= 2 * self.HEARTBEAT_SECONDS:
             found.append("STALE_CHUNK_SECONDS must be more than twice HEARTBEAT_SECONDS.")
+        if self.REQUEUE_AFTER_SECONDS <= MAX_RETRY_COUNTDOWN:
+            # A retry waits in its worker's hands this long; sooner it would look lost.
+            found.append(
+                f"REQUEUE_AFTER_SECONDS must be more than {MAX_RETRY_COUNTDOWN} (a retry's longest wait)."
+            )
         found += visibility_timeout_problems(self.CELERY, self.CHUNK_HARD_TIME_LIMIT)
         found += cors_origin_problems(self.CORS_ORIGINS)
         found += private_host_problems(self.SQLALCHEMY_DATABASE_URI, "DATABASE_URL")

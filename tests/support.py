@@ -46,8 +46,12 @@ def shipped_env(deployment: dict[str, str]) -> dict[str, str]:
     where the image has its installed scripts.
     """
     env = {name: value for name, value in os.environ.items() if name not in {*SUITE_SETTINGS, *SUITE_SERVERS}}
-    env["PATH"] = f"{VENV_BIN}{os.pathsep}{os.environ.get('PATH', '')}"
-    return env | deployment
+    return env | {"PATH": venv_first_path()} | deployment
+
+
+def venv_first_path() -> str:
+    """PATH with the virtualenv's bin first: the image has its installed scripts (gunicorn, celery) on PATH."""
+    return f"{VENV_BIN}{os.pathsep}{os.environ.get('PATH', '')}"
 
 
 def dockerfile_command(dockerfile: str, instruction: str) -> list[str]:

@@ -15,6 +15,7 @@ from __future__ import annotations
 import base64
 import json
 import logging
+import time
 from collections import Counter
 from collections.abc import Iterator
 from pathlib import Path
@@ -33,13 +34,19 @@ class BrokerUnreadable(Exception):
     """The broker could not be read; nothing can be said about what it holds."""
 
 
-def held_work(celery_app: Celery, queue: str) -> Counter[Work]:
-    """Count the messages of each piece of work on ``queue``, waiting or taken by a worker and not yet acknowledged."""
+def held_work(celery_app: Celery, queue: str, taken_within: float) -> Counter[Work]:
+    """Count the messages of each piece of work on ``queue``: waiting, or taken by a worker in the last seconds.
+
+    A worker takes a message only when a process is free and marks its chunk running at
+    once (or, for a retry, within MAX_RETRY_COUNTDOWN); a message taken longer than
+    ``taken_within`` ago whose work still waits was taken by a worker that died, and
+    stays unacknowledged in Redis until its visibility timeout: it does not count.
+    """
     try:
         with celery_app.connection_for_read() as connection:
             channel = connection.default_channel
             if connection.transport.driver_type == "redis":
-                payloads = _redis_payloads(channel, queue)
+                payloads = _redis_payloads(channel, queue, taken_within)
             elif connection.transport.driver_type == "filesystem":
                 payloads = _filesystem_payloads(Path(channel.data_folder_in), queue)
             else:
@@ -51,7 +58,7 @@ def held_work(celery_app: Celery, queue: str) -> Counter[Work]:
         raise BrokerUnreadable(str(error)) from error
 
 
-def _redis_payloads(channel: object, queue: str) -> Iterator[bytes]:
+def _redis_payloads(channel: object, queue: str, taken_within: float) -> Iterator[bytes]:
     client = channel.client  # type: ignore[attr-defined]
     for priority in channel.priority_steps:  # type: ignore[attr-defined]
         key = channel._q_for_pri(queue, priority)  # type: ignore[attr-defined]
@@ -59,7 +66,9 @@ def _redis_payloads(channel: object, queue: str) -> Iterator[bytes]:
         while batch := client.lrange(key, start, start + REDIS_PAGE - 1):
             yield from batch
             start += REDIS_PAGE
-    for entry in client.hvals(channel.unacked_key):  # type: ignore[attr-defined]
+    # kombu indexes each unacknowledged message by the time a worker took it.
+    taken = client.zrangebyscore(channel.unacked_index_key, time.time() - taken_within, "+inf")  # type: ignore[attr-defined]
+    for entry in client.hmget(channel.unacked_key, taken) if taken else []:  # type: ignore[attr-defined]
         # Each entry is [message, exchange, routing key].
         message = _json(entry)
         if isinstance(message, list) and message:

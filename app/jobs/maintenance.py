@@ -24,6 +24,7 @@ from datetime import timedelta
 from flask import current_app
 
 from app.extensions import db
+from app.health import check_broker
 from app.jobs.broker_inventory import BrokerUnreadable, held_work
 from app.jobs.processing import attempts_exhausted_message, fail_job, split_attempts_message
 from app.jobs.queue import (
@@ -41,14 +42,29 @@ log = logging.getLogger(__name__)
 
 
 def maintain() -> dict[str, int]:
-    """Run every repair once and return how many jobs or chunks each one touched."""
+    """Run every repair once and return how many jobs or chunks each one touched.
+
+    While the broker is unreachable only the reapers run (what they requeue and cannot
+    publish waits as pending work): the sweeper would take pending uploads to
+    ``queued`` and back for nothing, and the broker cannot be searched for lost messages.
+    """
+    broker_up = broker_reachable()
     return {
-        "pending_jobs_enqueued": enqueue_pending_jobs(),
+        "pending_jobs_enqueued": enqueue_pending_jobs() if broker_up else 0,
         "stale_splits": reap_stale_splits(),
         "stale_chunks": reap_stale_chunks(),
-        "lost_jobs_republished": republish_lost_jobs(),
-        "lost_chunks_republished": republish_lost_chunks(),
+        "lost_jobs_republished": republish_lost_jobs() if broker_up else 0,
+        "lost_chunks_republished": republish_lost_chunks() if broker_up else 0,
     }
+
+
+def broker_reachable() -> bool:
+    try:
+        check_broker(current_app.config["HEALTH_TIMEOUT_SECONDS"])
+    except Exception as error:  # noqa: BLE001 - any failure means the broker cannot take work now
+        log.warning("Maintenance: the broker is unreachable (%s); enqueueing waits for it", error)
+        return False
+    return True
 
 
 def enqueue_pending_jobs() -> int:
@@ -173,7 +189,10 @@ def _without_message(waiting: dict[tuple[str, tuple], str | None]) -> dict[tuple
     if not waiting:
         return {}
     try:
-        held = held_work(current_app.extensions["celery"], current_app.config["CELERY_QUEUE"])
+        config = current_app.config
+        held = held_work(
+            current_app.extensions["celery"], config["CELERY_QUEUE"], config["REQUEUE_AFTER_SECONDS"]
+        )
     except BrokerUnreadable as error:
         log.warning("Could not read the broker to look for lost messages: %s", error)
         return {}

@@ -37,7 +37,7 @@ SERVER_ENV = {
 
 @pytest.fixture
 def api_server(app, worker, tmp_path):
-    with ApiServer.started(SERVER_ENV, tmp_path / "gunicorn.log") as server:
+    with ApiServer.started(os.environ | SERVER_ENV, tmp_path / "gunicorn.log") as server:
         yield server
 
 

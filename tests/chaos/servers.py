@@ -17,7 +17,7 @@ from pathlib import Path
 
 import redis
 
-from tests.support import REPO_ROOT, dockerfile_command
+from tests.support import REPO_ROOT, dockerfile_command, venv_first_path
 
 PG_BIN = Path(os.environ.get("PG_BIN", "/usr/lib/postgresql/15/bin"))
 
@@ -151,13 +151,12 @@ class ApiServer:
     @classmethod
     @contextmanager
     def started(cls, env: dict[str, str], log_path: Path) -> Iterator[ApiServer]:
-        """Run the web image's CMD with exactly the given environment (plus PORT)."""
+        """Run the web image's CMD with exactly the given environment (plus PORT, and PATH as in the image)."""
         port = free_port()
         command = dockerfile_command("Dockerfile.web", "CMD")
+        env = env | {"PORT": str(port), "PATH": venv_first_path()}
         with log_path.open("w") as log:
-            process = subprocess.Popen(
-                command, cwd=REPO_ROOT, env=env | {"PORT": str(port)}, stdout=log, stderr=log
-            )
+            process = subprocess.Popen(command, cwd=REPO_ROOT, env=env, stdout=log, stderr=log)
         server = cls(process, port, log_path)
         try:
             wait_until(server._answers, 30, f"gunicorn answers on port {port}:\n{server.log()}")

@@ -12,7 +12,6 @@ import secrets
 import signal
 import socket
 import subprocess
-import sys
 import time
 import urllib.error
 import urllib.request
@@ -23,7 +22,7 @@ from pathlib import Path
 import pytest
 
 from tests.chaos.http_api import ApiClient
-from tests.support import REPO_ROOT, dockerfile_command
+from tests.support import REPO_ROOT, dockerfile_command, venv_first_path
 
 STOP_SECONDS = 15  # both must be gone well inside Railway's drainingSeconds
 METRICS_TOKEN = secrets.token_hex(16)
@@ -119,7 +118,7 @@ def assert_metrics_add_up_every_process(url: str, polls: int) -> None:
 def test_web_and_worker_commands_serve_and_process_a_job(app, shared_pdfs):
     port = free_port()
     env = os.environ | {
-        "PATH": f"{Path(sys.executable).parent}{os.pathsep}{os.environ.get('PATH', '')}",
+        "PATH": venv_first_path(),
         "PORT": str(port),
         # Its own queue, so neither the session worker nor this one takes the other's tasks.
         "CELERY_QUEUE": os.environ["CELERY_QUEUE"] + "-containers",

@@ -33,7 +33,8 @@ pytestmark = pytest.mark.timeout(300)
 def server(app: Flask, worker: Worker) -> Iterator[ApiServer]:
     """The migrated test database served by gunicorn, with the suite's worker on its queue."""
     log_path = Path(os.environ["INSTANCE_DIR"]) / f"e2e-gunicorn-{secrets.token_hex(3)}.log"
-    with ApiServer.started({"DEFAULT_ANALYSES": ""}, log_path) as running:  # the page asks for the default
+    # The page asks for the default analyses.
+    with ApiServer.started(os.environ | {"DEFAULT_ANALYSES": ""}, log_path) as running:
         yield running
 
 

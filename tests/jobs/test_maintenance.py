@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import secrets
+import time
 from collections.abc import Iterator
 from datetime import timedelta
 
@@ -12,7 +13,7 @@ from flask_migrate import upgrade
 from app import create_app
 from app.extensions import db
 from app.jobs.broker_inventory import held_work
-from app.jobs.maintenance import enqueue_pending_jobs, reap_stale_chunks, republish_lost_chunks
+from app.jobs.maintenance import enqueue_pending_jobs, maintain, reap_stale_chunks, republish_lost_chunks
 from app.jobs.processing import begin_chunk, start_job
 from app.jobs.queue import PROCESS_CHUNK_TASK, publish_chunks
 from app.jobs.uploads import create_job
@@ -163,7 +164,7 @@ def test_a_redelivered_message_takes_over_its_running_chunk_at_once(job_id):
 
 def broker_messages(app, job_id: str) -> dict[int, int]:
     """How many messages the broker holds for each chunk of the job."""
-    held = held_work(app.extensions["celery"], app.config["CELERY_QUEUE"])
+    held = held_work(app.extensions["celery"], app.config["CELERY_QUEUE"], taken_within=3600)
     return {
         args[1]: count
         for (task, args), count in held.items()
@@ -194,3 +195,29 @@ def test_a_hundred_chunk_job_waiting_for_minutes_keeps_one_message_a_chunk(app):
     age(Chunk, [Chunk.job_id == job_id], heartbeat_at=app.config["REQUEUE_AFTER_SECONDS"] + 1)
     assert republish_lost_chunks() == 0
     assert broker_messages(app, job_id) == dict.fromkeys(indexes, 1)
+
+
+def test_a_chunk_whose_message_a_dead_worker_took_is_published_again(app, job_id):
+    job(job_id).status = "queued"
+    db.session.commit()
+    start_job(job_id)
+    publish_chunks(job_id, [1])
+    celery = app.extensions["celery"]
+    with celery.connection_for_read() as connection:
+        taken = connection.SimpleQueue(app.config["CELERY_QUEUE"]).get(timeout=5)  # never acknowledged
+        assert broker_messages(app, job_id) == {1: 1}  # just taken: its worker is about to run it
+        channel = connection.default_channel
+        # The worker that took it died a day ago: its message sits unacknowledged in Redis.
+        channel.client.zadd(channel.unacked_index_key, {taken.delivery_tag: time.time() - 86400})
+        age(Chunk, [Chunk.job_id == job_id], heartbeat_at=app.config["REQUEUE_AFTER_SECONDS"] + 60)
+
+        assert republish_lost_chunks() == 5
+        assert broker_messages(app, job_id) == dict.fromkeys(range(5), 1)
+
+
+def test_maintenance_leaves_pending_uploads_alone_while_the_broker_is_down(app, job_id, monkeypatch):
+    age(Job, [Job.id == job_id], created_at=60)
+    monkeypatch.setitem(app.config, "REDIS_URL", "redis://127.0.0.1:1/0")  # nothing listens there
+
+    assert maintain()["pending_jobs_enqueued"] == 0
+    assert job(job_id).status == "pending"
