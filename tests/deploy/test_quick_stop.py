@@ -164,3 +164,20 @@ def test_idle_make_run_stops_on_ctrl_c_with_a_stream_open(servers):
     assert "outlived" not in log_of(launcher)  # nothing had to be killed
     assert [name for name, _ in stream.received] == ["retry", "progress", "reconnect"]
     assert stream.received[-1] == RECONNECT
+
+
+def test_idle_make_run_on_the_local_default_stops_on_ctrl_c(tmp_path):
+    # No DATABASE_URL or REDIS_URL: a SQLite file and the embedded filesystem broker,
+    # whose polling loop made Celery's own stop take over 5 s.
+    port = free_port()
+    command = [sys.executable, "scripts/dev.py"]  # what `make run` runs
+    env = shipped_env({"PORT": str(port), "INSTANCE_DIR": str(tmp_path)})
+    with container_process("make-run-local", command, env) as launcher:
+        ready = ("Platform running", "[worker] ", " ready.")
+        wait_until(lambda: all(line in log_of(launcher) for line in ready), 90, launcher, "make run")
+        assert (tmp_path / "docjobs.sqlite3").is_file()
+        seconds = stop(launcher, "make run", signal.SIGINT)
+
+    assert_stopped_quickly(launcher, seconds, "make run")
+    assert "outlived" not in log_of(launcher)
+    assert "idle, exiting now" in log_of(launcher)
