@@ -34,6 +34,7 @@ def celery_init_app(app: Flask) -> Celery:
             db.engine.dispose(close=False)
 
     timers: list[MaintenanceTimer] = []
+    consumers: list[object] = []
 
     @worker_ready.connect(weak=False)
     def start_maintenance(sender: object = None, **_: object) -> None:
@@ -42,6 +43,7 @@ def celery_init_app(app: Flask) -> Celery:
         holder = f"{getattr(sender, 'hostname', 'worker')} pid {os.getpid()}"
         timers.append(MaintenanceTimer(app, holder))
         timers[-1].start()
+        consumers.append(sender)
 
     @worker_shutdown.connect(weak=False)
     def stop_maintenance(**_: object) -> None:
@@ -50,11 +52,15 @@ def celery_init_app(app: Flask) -> Celery:
 
     @worker_shutting_down.connect(weak=False)
     def exit_at_once_when_idle(**_: object) -> None:
-        # An idle worker holds no message (it takes one only when a process is free), so
-        # there is nothing to finish or give back. Celery's orderly stop would still take
-        # seconds (its loop, timer and pool each wait), 6 s on the embedded broker.
-        if worker_state.active_requests or worker_state.reserved_requests:
+        # With no task running (none left after a soft shutdown either), there is nothing
+        # to finish; Celery's orderly stop would still take seconds (its loop, timer and
+        # pool each wait), 6 s on the embedded broker. What the broker handed over and
+        # nobody runs (a task stopped by the soft shutdown) goes back first, as Celery's
+        # own close would do.
+        task_consumer = getattr(consumers[-1], "task_consumer", None) if consumers else None
+        if worker_state.active_requests or worker_state.reserved_requests or task_consumer is None:
             return  # running chunks get their soft-shutdown grace
+        task_consumer.channel.qos.restore_unacked_once()
         print("worker: idle, exiting now", file=sys.__stdout__, flush=True)
         sys.stderr.flush()
         os._exit(0)
