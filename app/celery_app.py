@@ -10,6 +10,7 @@ from celery.signals import worker_process_init, worker_ready, worker_shutdown, w
 from celery.worker import state as worker_state
 from flask import Flask
 
+from app.broker_fixes import keep_consuming_after_broker_outages
 from app.extensions import db
 from app.jobs.maintenance_schedule import MaintenanceTimer
 
@@ -22,6 +23,7 @@ def celery_init_app(app: Flask) -> Celery:
             with app.app_context():
                 return self.run(*args, **kwargs)
 
+    keep_consuming_after_broker_outages()
     celery_app = Celery(app.name, task_cls=FlaskTask)
     celery_app.config_from_object(app.config["CELERY"])
     celery_app.set_default()
