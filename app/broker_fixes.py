@@ -3,9 +3,11 @@
 When the connection to Redis drops while a worker holds unacknowledged messages (its
 running chunks), Celery closes the old connection; kombu's channel close then tries to
 hand those messages back through a connection it has already torn down, and fails with
-``AttributeError: 'NoneType' object has no attribute 'hostname'``. Celery treats that
-as unrecoverable: the worker stops consuming for good, though its process lives on
-(seen in tests/chaos/test_redis_faults.py with kombu 5.7.0).
+``AttributeError: 'NoneType' object has no attribute 'hostname'``; and when such a chunk
+ends after the reconnection, its acknowledgement goes through the same dead channel and
+fails alike (``… attribute 'client'``). Celery treats either as unrecoverable: the worker
+stops consuming for good, though its process lives on (seen in
+tests/chaos/test_redis_faults.py with kombu 5.7.0).
 
 The messages cannot be handed back then anyway (the broker is gone, and if it comes
 back empty they are gone too); they stay unacknowledged in Redis, where the running
@@ -19,6 +21,7 @@ import functools
 import logging
 
 from kombu.transport import redis as kombu_redis
+from kombu.transport import virtual
 
 log = logging.getLogger(__name__)
 
@@ -44,3 +47,15 @@ def keep_consuming_after_broker_outages() -> None:
 
     restore_unacked_if_connected.tolerates_closed_connection = True
     kombu_redis.QoS.restore_unacked = restore_unacked_if_connected
+
+    ack = kombu_redis.QoS.ack
+
+    @functools.wraps(ack)
+    def ack_if_connected(self, delivery_tag):  # noqa: ANN001, ANN202 - kombu's signature
+        try:
+            return ack(self, delivery_tag)
+        except AttributeError as error:  # its channel's connection is already torn down
+            log.warning("Could not acknowledge a message of a connection lost to Redis: %s", error)
+            return virtual.QoS.ack(self, delivery_tag)  # forget it here; Redis keeps it unacknowledged
+
+    kombu_redis.QoS.ack = ack_if_connected
