@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import logging
 import threading
-from datetime import datetime, timedelta
+from datetime import timedelta
 
 from flask import Flask, current_app
 
@@ -56,19 +56,6 @@ def run_if_due(holder: str) -> dict[str, int] | None:
     if result and any(result.values()):
         log.info("Maintenance by %s: %s", holder, result)
     return result
-
-
-def last_run() -> MaintenanceRun | None:
-    """Return the lease row: when maintenance last started and finished, and what it did."""
-    return db.session.get(MaintenanceRun, LEASE_ROW_ID)
-
-
-def maintenance_age_seconds(run: MaintenanceRun | None, now: datetime) -> float | None:
-    """Seconds since maintenance last finished, or None if it never has."""
-    if run is None or run.finished_at is None:
-        return None
-    finished = run.finished_at if run.finished_at.tzinfo else run.finished_at.replace(tzinfo=now.tzinfo)
-    return (now - finished).total_seconds()
 
 
 class MaintenanceTimer:
