@@ -31,3 +31,15 @@ class TooManyPages(PdfError):
     """The PDF has more pages than the configured limit."""
 
     code = "page_limit_exceeded"
+
+
+class TooMuchText(PdfError):
+    """The PDF holds more text than a job may store: too many characters on a page or sentences in all."""
+
+    code = "too_much_text"
+
+
+class ResourceLimit(PdfError):
+    """Reading the PDF needed more memory than PDF work may use, or crashed the PDF reader."""
+
+    code = "resource_limit"
