@@ -17,7 +17,8 @@ BASE_DIR = Path(__file__).resolve().parent
 INSTANCE_DIR = Path(os.environ.get("INSTANCE_DIR", BASE_DIR / "instance"))
 
 DEV_SECRET = "dev-only-secret-not-for-production-use"  # noqa: S105 - production refuses it
-MIN_SECRET_LENGTH = 32  # HMAC-SHA256 keys shorter than the hash are weak
+MIN_SECRET_LENGTH = 32
+MIN_WORKER_MEMORY_LIMIT_MB = 256  # HMAC-SHA256 keys shorter than the hash are weak
 TLS_REQUIRED_HOST_SUFFIXES = (".supabase.co", ".pooler.supabase.com")
 RAILWAY_PRIVATE_SUFFIX = ".railway.internal"  # resolves only inside Railway's private network
 ORIGIN_PATTERN = re.compile(r"https?://(\[[0-9A-Fa-f:.]+\]|[A-Za-z0-9.-]+)(:[0-9]{1,5})?")
@@ -271,6 +272,13 @@ class Config:
         # Werkzeug answers 413 itself past this; a little slack for multipart framing.
         self.MAX_CONTENT_LENGTH = self.MAX_UPLOAD_BYTES + 64 * 1024
         self.MAX_PAGES = env_int("MAX_PAGES", 10_000)
+        # A page's text, and a job's sentences, beyond which the job fails with too_much_text:
+        # a dense real page holds under 10,000 characters; a 3,000-page book under 100,000 sentences.
+        self.MAX_PAGE_CHARS = env_int("MAX_PAGE_CHARS", 100_000)
+        self.MAX_JOB_SENTENCES = env_int("MAX_JOB_SENTENCES", 200_000)
+        # Per user: bytes of PDFs and stored results, and jobs waiting or processing at once.
+        self.USER_STORAGE_MB = env_int("USER_STORAGE_MB", 1024)
+        self.MAX_ACTIVE_JOBS = env_int("MAX_ACTIVE_JOBS", 20)
         self.CHUNK_PAGES = env_int("CHUNK_PAGES", 10)
         self.MAX_CHUNKS_PER_JOB = env_int("MAX_CHUNKS_PER_JOB", 100)
         self.CHUNK_SOFT_TIME_LIMIT = env_int("CHUNK_SOFT_TIME_LIMIT", 25 * 60)
@@ -291,9 +299,13 @@ class Config:
         self.WORKER_MAX_TASKS_PER_CHILD = env_int("WORKER_MAX_TASKS_PER_CHILD", 200)
         self.WORKER_MAX_MEMORY_PER_CHILD_MB = env_int("WORKER_MAX_MEMORY_PER_CHILD_MB", 1024)
         self.WORKER_SOFT_SHUTDOWN_SECONDS = env_float("WORKER_SOFT_SHUTDOWN_SECONDS", 20)
+        # Address space of each worker process's PDF sandbox (app/pdf/sandbox.py), where pdfium
+        # parses, extracts and renders; a PDF that needs more fails with resource_limit.
+        self.WORKER_MEMORY_LIMIT_MB = env_int("WORKER_MEMORY_LIMIT_MB", 1536)
         self.CELERY_QUEUE = env_str("CELERY_QUEUE", "docjobs")
 
         self.UPLOAD_RATE_LIMIT = env_str("UPLOAD_RATE_LIMIT", "10/hour")
+        self.RETRY_RATE_LIMIT = env_str("RETRY_RATE_LIMIT", "10/hour")
         self.RATELIMIT_STORAGE_URI = env_str("RATELIMIT_STORAGE_URI", self.REDIS_URL or "memory://")
         self.RATELIMIT_KEY_PREFIX = env_str("RATELIMIT_KEY_PREFIX", "docjobs")
         self.RATELIMIT_HEADERS_ENABLED = False  # Retry-After is set on 429s only
@@ -353,6 +365,7 @@ class Config:
                     )
         if self.CHUNK_PAGES < 1 or self.MAX_CHUNKS_PER_JOB < 1:
             found.append("CHUNK_PAGES and MAX_CHUNKS_PER_JOB must be at least 1.")
+        found += self.job_limit_problems()
         if self.CHUNK_SOFT_TIME_LIMIT >= self.CHUNK_HARD_TIME_LIMIT:
             found.append("CHUNK_SOFT_TIME_LIMIT must be below CHUNK_HARD_TIME_LIMIT.")
         if self.STALE_CHUNK_SECONDS <= 2 * self.HEARTBEAT_SECONDS:
@@ -366,6 +379,18 @@ class Config:
         found += cors_origin_problems(self.CORS_ORIGINS)
         found += private_host_problems(self.SQLALCHEMY_DATABASE_URI, "DATABASE_URL")
         found += private_host_problems(self.REDIS_URL, "REDIS_URL")
+        return found
+
+    def job_limit_problems(self) -> list[str]:
+        """Check the limits on what one PDF, job and user may cost."""
+        found = []
+        for name in ("MAX_PAGE_CHARS", "MAX_JOB_SENTENCES", "USER_STORAGE_MB", "MAX_ACTIVE_JOBS"):
+            if getattr(self, name) < 1:
+                found.append(f"{name} must be at least 1.")
+        # The sandbox holds the uploaded PDF and pdfium's structures for it, on ~25 MB of its own.
+        needed = max(MIN_WORKER_MEMORY_LIMIT_MB, 3 * self.MAX_UPLOAD_BYTES // (1024 * 1024))
+        if needed > self.WORKER_MEMORY_LIMIT_MB:
+            found.append(f"WORKER_MEMORY_LIMIT_MB must be at least {needed} (and 3 x MAX_UPLOAD_MB).")
         return found
 
 

@@ -13,6 +13,7 @@ from flask import Flask
 from app.broker_fixes import keep_consuming_after_broker_outages
 from app.extensions import db
 from app.jobs.maintenance_schedule import MaintenanceTimer
+from app.jobs.open_documents import pdf_sandbox
 
 
 def celery_init_app(app: Flask) -> Celery:
@@ -34,6 +35,13 @@ def celery_init_app(app: Flask) -> Celery:
         # A forked pool child must not reuse the parent's sockets: open its own.
         with app.app_context():
             db.engine.dispose(close=False)
+
+    @worker_process_init.connect(weak=False)
+    def start_pdf_sandbox(**_: object) -> None:
+        # Each pool process reads PDFs in a helper of its own (app/pdf/sandbox.py); started
+        # now, the first chunk does not wait for it.
+        with app.app_context():
+            pdf_sandbox().start()
 
     timers: list[MaintenanceTimer] = []
     consumers: list[object] = []

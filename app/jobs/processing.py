@@ -6,6 +6,7 @@ while a PDF is read.
 
 from __future__ import annotations
 
+import json
 import logging
 import math
 from collections.abc import Callable
@@ -30,7 +31,7 @@ from app.jobs.results import load_embeddings
 from app.jobs.sentence_writer import insert_sentences
 from app.models import Chunk, ChunkStatus, Job, JobStatus
 from app.models.base import utcnow
-from app.pdf import PdfError, chunk_page_ranges, count_pages, extract_page_texts
+from app.pdf import PdfError, TooMuchText, chunk_page_ranges
 
 log = logging.getLogger(__name__)
 
@@ -60,7 +61,7 @@ def start_job(job_id: str, redelivered: bool = False) -> list[int]:
         with Heartbeat(job_id, None, current_app.config["HEARTBEAT_SECONDS"]):
             document = document_for(job_id)
             db.session.rollback()  # no transaction stays open while pdfium reads
-            page_count = count_pages(document, current_app.config["MAX_PAGES"])
+            page_count = document.page_count(current_app.config["MAX_PAGES"])
     except PdfError as error:
         fail_job(job_id, error.code, str(error))
         return []
@@ -229,20 +230,32 @@ def analyze_chunk(
     """Extract, split and analyse the chunk's pages; touches no database rows.
 
     ``should_stop`` is asked at every page and between analysis batches; when it says yes, ChunkStopped.
+    A page over MAX_PAGE_CHARS, or more sentences than the job has room for, raises TooMuchText
+    before any analysis runs (complete_chunk enforces the job's total exactly).
     """
+    config = current_app.config
     document = document_for(job_id)
-    analyses = db.session.scalar(db.select(Job.analyses).where(Job.id == job_id)) or []
+    job = db.session.execute(
+        db.select(Job.analyses, Job.sentence_count).where(Job.id == job_id)
+    ).one_or_none()
     db.session.rollback()
+    if job is None:
+        raise ChunkStopped(f"Job {job_id} was deleted.")
+    analyses, sentences_so_far = job
+    room = config["MAX_JOB_SENTENCES"] - sentences_so_far
     sentences: list[dict] = []
     empty_pages = []
     chars = 0
-    for page, text in extract_page_texts(document, first_page, last_page):
+    for page in range(first_page, last_page + 1):
         if should_stop():
             raise ChunkStopped(f"Job {job_id} stopped at page {page}.")
+        text = document.page_text(page, config["MAX_PAGE_CHARS"])
         chars += len(text)
         spans = split_sentences(text)
         if not spans:
             empty_pages.append(page)
+        if len(sentences) + len(spans) > room:
+            raise too_many_sentences(config["MAX_JOB_SENTENCES"])
         for span in spans:
             sentences.append(
                 {
@@ -261,7 +274,7 @@ def analyze_chunk(
             raise ChunkStopped(f"Job {job_id} stopped during its analysis.")
 
     inputs = [SentenceInput(s["text"], s["page"]) for s in sentences]
-    analysed = analyze_chunk_sentences(analyses, inputs, stop_check=stop_if_asked)
+    analysed = analyze_chunk_sentences(analyses or [], inputs, stop_check=stop_if_asked)
     for position, sentence in enumerate(sentences):
         sentence["analysis"] = analysed.per_sentence[position]
         for column, values in analysed.columns.items():
@@ -277,12 +290,19 @@ def analyze_chunk(
     return ChunkOutput(sentences, summary)
 
 
+def too_many_sentences(limit: int) -> TooMuchText:
+    return TooMuchText(
+        f"The document has more than {limit:,} sentences, the most one job may store; split it into smaller PDFs."
+    )
+
+
 def complete_chunk(job_id: str, index: int, output: ChunkOutput) -> bool:
     """Record the chunk's sentences, count it done and finalise the job after the last one.
 
     Sentences are written only in the transaction that flips the chunk to completed,
     so a chunk that runs twice cannot write them twice. Returns False when another run
-    of the same chunk got there first or the job stopped meanwhile.
+    of the same chunk got there first or the job stopped meanwhile; raises TooMuchText,
+    with nothing written, when the sentences would take the job over MAX_JOB_SENTENCES.
     """
 
     def apply() -> bool:
@@ -300,8 +320,8 @@ def complete_chunk(job_id: str, index: int, output: ChunkOutput) -> bool:
         if done.rowcount == 0:
             db.session.rollback()
             return False
-        insert_sentences(output.sentences)
-        return _count_chunk_done(job_id)
+        stored = insert_sentences(output.sentences) + len(json.dumps(output.summary))
+        return _count_chunk_done(job_id, len(output.sentences), stored)
 
     try:
         return safe_commit(apply)
@@ -311,18 +331,27 @@ def complete_chunk(job_id: str, index: int, output: ChunkOutput) -> bool:
         return False
 
 
-def _count_chunk_done(job_id: str) -> bool:
-    """Advance the job's counter; the row lock it takes serialises finalisation."""
+def _count_chunk_done(job_id: str, sentences: int, stored_bytes: int) -> bool:
+    """Advance the job's counters; the row lock it takes serialises finalisation and makes the
+    sentence count exact however many chunks complete at once."""
     counted = db.session.execute(
         db.update(Job)
         .where(Job.id == job_id, Job.status == JobStatus.PROCESSING)
-        .values(completed_chunks=Job.completed_chunks + 1)
-        .returning(Job.completed_chunks, Job.total_chunks)
+        .values(
+            completed_chunks=Job.completed_chunks + 1,
+            sentence_count=Job.sentence_count + sentences,
+            result_bytes=Job.result_bytes + stored_bytes,
+        )
+        .returning(Job.completed_chunks, Job.total_chunks, Job.sentence_count)
     ).one_or_none()
     if counted is None:
         db.session.rollback()
         return False
-    completed, total = counted
+    completed, total, sentence_count = counted
+    limit = current_app.config["MAX_JOB_SENTENCES"]
+    if sentence_count > limit:
+        db.session.rollback()
+        raise too_many_sentences(limit)
     values: dict = {
         "progress_percent": completed * 100 // total,
         "current_step": f"Processed chunk {completed}/{total}",

@@ -62,6 +62,10 @@ class Job(db.Model):
     analyses: Mapped[list] = mapped_column(sa.JSON, default=list)  # analyzer names, resolved at upload
     # Document-level results, written with the last chunk: {"analyses": {name: status}, name: result}.
     results: Mapped[dict | None] = mapped_column(sa.JSON)
+    # Sentences stored and the bytes they take, counted as each chunk completes: the job's
+    # share of MAX_JOB_SENTENCES and of its owner's USER_STORAGE_MB (app/jobs/quotas.py).
+    sentence_count: Mapped[int] = mapped_column(default=0, server_default="0")
+    result_bytes: Mapped[int] = mapped_column(sa.BigInteger, default=0, server_default="0")
     created_at: Mapped[datetime] = mapped_column(sa.DateTime(timezone=True), default=utcnow)
     started_at: Mapped[datetime | None] = mapped_column(sa.DateTime(timezone=True))
     finished_at: Mapped[datetime | None] = mapped_column(sa.DateTime(timezone=True))

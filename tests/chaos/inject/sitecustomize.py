@@ -2,7 +2,9 @@
 
 Python imports this module at start-up only when a test puts this folder first on a
 worker's PYTHONPATH; the code under test is not changed, and no setting of the
-platform is. It stands for a PDF that crashes pdfium while its pages are counted.
+platform is. It stands for a worker process that dies while a PDF is split (the
+kernel's OOM killer, a crash outside the PDF sandbox): the process, not the sandbox's
+helper, dies. The helper starts with `python -I` and never runs this file.
 """
 
 import os
@@ -10,15 +12,16 @@ import signal
 
 from docjobs_faults import SEGV_ON_SPLIT
 
-import app.jobs.processing
+import app.jobs.open_documents
 
-_count_pages = app.jobs.processing.count_pages
+_load_document = app.jobs.open_documents.load_document
 
 
-def count_pages(document, max_pages):  # noqa: ANN001, ANN201 - same signature as the real one
-    if document.get_metadata_value("Title") == SEGV_ON_SPLIT:
+def load_document(job_id):  # noqa: ANN001, ANN201 - same signature as the real one
+    data = _load_document(job_id)
+    if SEGV_ON_SPLIT.encode() in data:  # fpdf writes the title as it is
         os.kill(os.getpid(), signal.SIGSEGV)
-    return _count_pages(document, max_pages)
+    return data
 
 
-app.jobs.processing.count_pages = count_pages  # where the split looks it up
+app.jobs.open_documents.load_document = load_document  # where document_for looks it up
