@@ -21,8 +21,8 @@ from app.models import Job
 bp = Blueprint("jobs", __name__)
 
 
-def upload_rate_key() -> str:
-    """Rate-limit uploads per user, falling back to the address for anonymous calls."""
+def user_rate_key() -> str:
+    """Rate-limit uploads and retries per user, falling back to the address for anonymous calls."""
     verify_jwt_in_request(optional=True)
     try:
         return f"user:{current_user_id()}"
@@ -65,13 +65,13 @@ def job_location(job: Job) -> dict[str, str]:
 
 @bp.post("/jobs")
 @bp.post("/process-pdf-async")
-@limiter.limit(lambda: current_app.config["UPLOAD_RATE_LIMIT"], key_func=upload_rate_key)
+@limiter.limit(lambda: current_app.config["UPLOAD_RATE_LIMIT"], key_func=user_rate_key)
 @jwt_required()
 @api_spec.validate(
     form=UploadForm,
     query=UploadQuery,
     headers=UploadHeaders,
-    resp=responses(400, 401, 413, 415, 429, HTTP_200=UploadedJob, HTTP_202=UploadedJob),
+    resp=responses(400, 401, 403, 413, 415, 429, HTTP_200=UploadedJob, HTTP_202=UploadedJob),
     security=BEARER,
     tags=["jobs"],
 )
@@ -138,10 +138,13 @@ def cancel(job_id: str):
 
 
 @bp.post("/jobs/<job_id>/retry")
+@limiter.limit(lambda: current_app.config["RETRY_RATE_LIMIT"], key_func=user_rate_key)
 @jwt_required()
-@api_spec.validate(resp=responses(401, 404, 409, HTTP_202=JobSummary), security=BEARER, tags=["jobs"])
+@api_spec.validate(
+    resp=responses(401, 403, 404, 409, 429, HTTP_202=JobSummary), security=BEARER, tags=["jobs"]
+)
 def retry(job_id: str):
-    """Run a failed job's unfinished chunks again."""
+    """Run a failed job's unfinished chunks again (RETRY_RATE_LIMIT per user)."""
     job = owned_job(job_id)
     retry_job(job)
     return jsonify(job_summary(job)), 202, job_location(job)

@@ -25,12 +25,16 @@ BEARER = {"bearerAuth": []}
 ERROR_DESCRIPTIONS = {
     400: "The request could not be read (e.g. a malformed multipart body).",
     401: "No, an invalid or an expired token (`unauthorized`, `invalid_token`, `token_expired`).",
+    403: "Your PDFs and results fill your storage quota (`storage_quota_exceeded`); delete jobs first.",
     404: "No such job of yours (`job_not_found`).",
     409: "The job's state does not allow this (see the error code).",
     413: "The upload is over the size limit (`too_large`).",
     415: "The bytes are not a PDF (`unsupported_type`).",
     422: "The request does not match its schema (`validation_error`) or is refused as it stands.",
-    429: "Too many uploads (`rate_limited`); wait Retry-After seconds.",
+    429: (
+        "Too many requests (`rate_limited`): wait Retry-After seconds; or too many of your jobs"
+        " are waiting or processing (`too_many_active_jobs`): wait for one to end."
+    ),
     503: "The database or the broker is down.",
 }
 # Response headers the views set, by (method, path, status); spectree has no way to declare them.
@@ -49,6 +53,7 @@ RESPONSE_HEADERS = {
     ("post", "/api/v1/jobs/{job_id}/retry", "202"): ("Location",),
     ("post", "/api/v1/jobs", "429"): ("Retry-After",),
     ("post", "/api/v1/process-pdf-async", "429"): ("Retry-After",),
+    ("post", "/api/v1/jobs/{job_id}/retry", "429"): ("Retry-After",),
     ("get", "/api/v1/jobs/{job_id}", "200"): ("ETag", "Cache-Control", "Retry-After"),
     ("get", "/api/v1/jobs/{job_id}", "304"): ("ETag", "Cache-Control", "Retry-After"),
     ("get", "/api/v1/jobs/{job_id}/export", "200"): ("Content-Disposition",),

@@ -13,6 +13,7 @@ from app.errors import ApiError
 from app.extensions import db
 from app.jobs.processing import locked_job
 from app.jobs.queue import BrokerUnavailable, enqueue_job, publish_chunks
+from app.jobs.quotas import claim_job_slot
 from app.models import Chunk, ChunkStatus, Document, Job, JobStatus, Sentence
 from app.models.base import utcnow
 
@@ -66,10 +67,21 @@ def retry_job(job: Job) -> None:
     """Run a failed job again: only its unfinished chunks, or the whole job if it failed before splitting.
 
     If the broker is down the work stays recorded (a pending job, pending chunks) and
-    the maintenance task publishes it later, as it does for uploads.
+    the maintenance task publishes it later, as it does for uploads. The job becomes
+    active again, so it must fit its owner's limits (app/jobs/quotas.py) as an upload does.
     """
-    job_id = job.id
-    indexes = safe_commit(lambda: reopen_failed_job(job_id))
+    job_id, owner_id = job.id, job.owner_id
+
+    def reopen() -> list[int] | None:
+        if job.status == JobStatus.FAILED:
+            claim_job_slot(owner_id, 0)  # the user's row first: the lock order of uploads
+        return reopen_failed_job(job_id)
+
+    try:
+        indexes = safe_commit(reopen)
+    except ApiError:
+        db.session.rollback()
+        raise
     if indexes is None:
         raise ApiError(
             "job_not_retryable",

@@ -16,6 +16,7 @@ from sqlalchemy.exc import IntegrityError
 from app.errors import ApiError
 from app.extensions import db
 from app.jobs.queue import enqueue_job
+from app.jobs.quotas import claim_job_slot
 from app.jobs.storage import store_document
 from app.models import Job, JobStatus
 from app.pdf import looks_like_pdf
@@ -89,12 +90,21 @@ def accept_upload(
     force: bool,
     analyses: list[str],
 ) -> AcceptedUpload:
-    """Return the earlier job this upload repeats, or commit and enqueue a new one."""
+    """Return the earlier job this upload repeats, or commit and enqueue a new one.
+
+    A new job must fit the user's limits (MAX_ACTIVE_JOBS, USER_STORAGE_MB); a repeat
+    answered by an earlier job adds nothing and is not counted.
+    """
     validate_upload(data, current_app.config["MAX_UPLOAD_BYTES"])
     sha256 = hashlib.sha256(data).hexdigest()
     earlier = earlier_job(owner_id, sha256, idempotency_key, force)
     if earlier is not None and (idempotency_key is not None or earlier.analyses == analyses):
         return AcceptedUpload(earlier, deduplicated=True)
+    try:
+        claim_job_slot(owner_id, len(data))
+    except ApiError:
+        db.session.rollback()
+        raise
     try:
         job = insert_job(owner_id, filename, data, sha256, idempotency_key, analyses)
     except IntegrityError:
