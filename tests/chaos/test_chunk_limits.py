@@ -1,7 +1,7 @@
 """A chunk that runs too long, hangs, keeps killing its worker or is delivered twice.
 
-Every job here is one slow chunk: ten dense pages (one chunk at the default CHUNK_PAGES)
-take seconds to extract.
+Every job here is one slow chunk: ten pages (one chunk at the default CHUNK_PAGES), each
+of which holds pdfium for about half a second, within the limits on text and memory.
 """
 
 from __future__ import annotations
@@ -12,10 +12,10 @@ import time
 
 import pytest
 
-from bench.textpdf import make_text_pdf
 from tests.chaos.probes import Database
 from tests.chaos.processes import is_alive, kill_worker_outright, pid_running_chunk
 from tests.chaos.servers import wait_until
+from tests.hostile.pdfs import slow_text_pages
 
 STALE_SECONDS = 3  # the stack's STALE_CHUNK_SECONDS
 MAINTENANCE_SECONDS = 1  # the stack's MAINTENANCE_INTERVAL_SECONDS
@@ -24,7 +24,7 @@ WORKER_START_SECONDS = 3  # generous: a worker is ready in about one second
 
 @pytest.fixture(scope="module")
 def slow_pdf() -> bytes:
-    return make_text_pdf(10, chars_per_page=750_000)
+    return slow_text_pages(10)
 
 
 def chunk_running(database: Database, job_id: str, attempt: int) -> bool:

@@ -118,20 +118,47 @@ def dense_page(chars: int = 150_000) -> bytes:
 
 
 def slow_page(levels: int = 5, path_operators: int = 20_000) -> bytes:
-    """One page that keeps pdfium in one call for a minute and more, in little memory.
+    """One page that keeps pdfium in one call for a minute and more, in little memory."""
+    return slow_text_pages(1, levels, path_operators, sentence_count=0)
+
+
+def slow_text_pages(
+    pages: int, levels: int = 3, path_operators: int = 20_000, sentence_count: int = 25
+) -> bytes:
+    """Pages of plain sentences, each also drawing a form that takes pdfium long to load, in little memory.
 
     Forms draw the next ten times, `levels` deep; the last builds (and never paints)
-    `path_operators` paths, so loading the page parses 10**(levels - 1) x that many operators.
+    `path_operators` paths, so loading a page parses 10**(levels - 1) x that many
+    operators: about 0.5 s at 3 levels, a minute at 5 (on a 2020 laptop core).
     """
+    first_form = 4
     forms = []
     for level in range(levels):
-        number = 6 + level
         if level == levels - 1:
             content, resources = b"0 0 m 1 1 l n\n" * path_operators, b"<< >>"
         else:
             content = b"/X Do\n" * 10
-            resources = b"<< /XObject << /X %d 0 R >> >>" % (number + 1)
+            resources = b"<< /XObject << /X %d 0 R >> >>" % (first_form + level + 1)
         forms.append(
             stream(content, b" /Type /XObject /Subtype /Form /BBox %s /Resources %s" % (A4, resources))
         )
-    return single_page(b"/X Do\n", b"<< /XObject << /X 6 0 R >> >>", *forms)
+    first_page = first_form + levels
+    page_objects = []
+    for page in range(pages):
+        lines = [f"Page {page + 1} says {line}" for line in sentences(sentence_count)]
+        page_objects += [
+            b"<< /Type /Page /Parent 2 0 R /MediaBox %s /Contents %d 0 R"
+            b" /Resources << /Font << /F1 3 0 R >> /XObject << /X %d 0 R >> >> >>"
+            % (A4, first_page + 2 * page + 1, first_form),
+            stream(b"/X Do\n" + text_lines(lines)),
+        ]
+    kids = b" ".join(b"%d 0 R" % (first_page + 2 * page) for page in range(pages))
+    return pdf_file(
+        [
+            b"<< /Type /Catalog /Pages 2 0 R >>",
+            b"<< /Type /Pages /Kids [%s] /Count %d >>" % (kids, pages),
+            FONT,
+            *forms,
+            *page_objects,
+        ]
+    )
