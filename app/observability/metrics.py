@@ -70,13 +70,18 @@ def build_registry() -> CollectorRegistry:
     return registry
 
 
-def check_metrics_token() -> None:
-    """Refuse a scrape without the bearer token when METRICS_TOKEN is set."""
+def presents_metrics_token() -> bool:
+    """Tell whether the request carries the metrics token; never true while METRICS_TOKEN is unset."""
     token = current_app.config.get("METRICS_TOKEN")
     if not token:
-        return
+        return False
     sent = request.headers.get("Authorization", "")
-    if not hmac.compare_digest(sent.encode(), f"Bearer {token}".encode()):
+    return hmac.compare_digest(sent.encode(), f"Bearer {token}".encode())
+
+
+def check_metrics_token() -> None:
+    """Refuse a scrape without the bearer token when METRICS_TOKEN is set."""
+    if current_app.config.get("METRICS_TOKEN") and not presents_metrics_token():
         raise ApiError(
             "unauthorized", "Send the metrics token as 'Authorization: Bearer <METRICS_TOKEN>'.", 401
         )
