@@ -1,0 +1,16 @@
+"""Attacks on the platform as it ships: each module gets a platform of its own (tests/chaos/stack.py)."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+import pytest
+
+from tests.chaos.stack import Stack, stack_for_module
+
+
+@pytest.fixture(scope="module")
+def outputs_stack(request: pytest.FixtureRequest) -> Iterator[Stack]:
+    """The platform the outputs attacks (CSV, /health, /metrics, uploads) are aimed at."""
+    with stack_for_module(request.module.__name__) as running:
+        yield running
