@@ -19,7 +19,7 @@ import numpy as np
 import psycopg2
 import requests
 
-from bench.hostile_target import Target
+from bench.hostile_target import Target, admin_execute
 from bench.textpdf import make_pages_pdf
 
 FORMULAS = ["=cmd|' /C calc'!A0", "+SUM(1,2)", "-2+3", "@SUM(1,2)", '=HYPERLINK("http://x","y")']
@@ -54,6 +54,11 @@ def is_number(cell: str) -> bool:
     return True
 
 
+def live_formulas(cells: list[str]) -> list[str]:
+    """Cells a spreadsheet would evaluate: text starting with a trigger (a negative number is a number)."""
+    return [cell for cell in cells if cell.startswith(FORMULA_TRIGGERS) and not is_number(cell)]
+
+
 def attack_csv_formulas(target: Target) -> dict[str, object]:
     """A PDF whose sentences start with =cmd|' /C calc'!A0, +SUM(…), -2+3, @SUM(…), =HYPERLINK(…), exported as CSV."""
     token, job_id = completed_job(target, make_pages_pdf([*FORMULAS, "A harmless sentence."]), "stats")
@@ -65,7 +70,7 @@ def attack_csv_formulas(target: Target) -> dict[str, object]:
     )
     rows = list(csv.DictReader(io.StringIO(export.text))) if export.ok else []
     cells = [cell for row in rows for cell in row.values()]
-    live = [cell for cell in cells if cell.startswith(FORMULA_TRIGGERS) and not is_number(cell)]
+    live = live_formulas(cells)
     return {
         "export_status": export.status_code,
         "rows": len(rows),
@@ -76,15 +81,7 @@ def attack_csv_formulas(target: Target) -> dict[str, object]:
 
 def on_server(target: Target, statement: str) -> None:
     """Run a statement on the platform's database server, from its maintenance database."""
-    connection = psycopg2.connect(
-        target.env["DATABASE_URL"].rsplit("/", 1)[0] + "/postgres", connect_timeout=5
-    )
-    connection.autocommit = True
-    try:
-        with connection.cursor() as cursor:
-            cursor.execute(statement)
-    finally:
-        connection.close()
+    admin_execute(statement, target.env["DATABASE_URL"].rsplit("/", 1)[0] + "/postgres")
 
 
 def attack_health_database_down(target: Target) -> dict[str, object]:

@@ -16,13 +16,11 @@ import string
 import urllib.request
 from urllib.parse import urlsplit
 
+from bench.hostile_outputs import FORMULA_TRIGGERS, FORMULAS, live_formulas
 from bench.textpdf import make_pages_pdf
 from tests.chaos.servers import ApiServer, free_port
 from tests.support import shipped_env
 
-# The attack in the issue: each page is one sentence a spreadsheet would run.
-FORMULAS = ["=cmd|' /C calc'!A0", "+SUM(1,2)", "-2+3", "@SUM(1,2)", '=HYPERLINK("http://x","y")']
-FORMULA_TRIGGERS = ("=", "+", "-", "@", "\t", "\r")
 RANDOM_METHODS = 500
 METRICS_GROWTH_BOUND = 20 * 1024  # one new label set is ~3 KB; one per method was ~2 KB each
 
@@ -35,24 +33,6 @@ def fetch(url: str, headers: dict[str, str] | None = None) -> tuple[int, str]:
             return response.status, response.read().decode()
     except urllib.error.HTTPError as error:
         return error.code, error.read().decode()
-
-
-def is_number(cell: str) -> bool:
-    try:
-        float(cell)
-    except ValueError:
-        return False
-    return True
-
-
-def formula_cells(rows: list[dict[str, str]]) -> list[str]:
-    """Cells a spreadsheet would evaluate: text starting with a trigger (a negative number is a number)."""
-    return [
-        cell
-        for row in rows
-        for cell in row.values()
-        if cell.startswith(FORMULA_TRIGGERS) and not is_number(cell)
-    ]
 
 
 def test_sentences_that_are_formulas_leave_the_csv_export_as_text(outputs_stack):
@@ -72,7 +52,7 @@ def test_sentences_that_are_formulas_leave_the_csv_export_as_text(outputs_stack)
     assert status == 200
     rows = list(csv.DictReader(io.StringIO(body)))
 
-    assert formula_cells(rows) == []
+    assert live_formulas([cell for row in rows for cell in row.values()]) == []
     assert [row["text"] for row in rows] == ["'" + t if t.startswith(FORMULA_TRIGGERS) else t for t in texts]
     outputs_stack.assert_no_server_errors()
 
