@@ -305,7 +305,10 @@ class Config:
         self.CELERY_QUEUE = env_str("CELERY_QUEUE", "docjobs")
 
         self.UPLOAD_RATE_LIMIT = env_str("UPLOAD_RATE_LIMIT", "10/hour")
+        # A retry runs the job again: as costly as an upload, without the upload's limit.
         self.RETRY_RATE_LIMIT = env_str("RETRY_RATE_LIMIT", "10/hour")
+        # Each search embeds its query on the web process's CPU (about 10 ms, seconds for the first).
+        self.SEARCH_RATE_LIMIT = env_str("SEARCH_RATE_LIMIT", "60/minute")
         self.RATELIMIT_STORAGE_URI = env_str("RATELIMIT_STORAGE_URI", self.REDIS_URL or "memory://")
         self.RATELIMIT_KEY_PREFIX = env_str("RATELIMIT_KEY_PREFIX", "docjobs")
         self.RATELIMIT_HEADERS_ENABLED = False  # Retry-After is set on 429s only

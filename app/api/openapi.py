@@ -32,8 +32,8 @@ ERROR_DESCRIPTIONS = {
     415: "The bytes are not a PDF (`unsupported_type`).",
     422: "The request does not match its schema (`validation_error`) or is refused as it stands.",
     429: (
-        "Too many requests (`rate_limited`): wait Retry-After seconds; or too many of your jobs"
-        " are waiting or processing (`too_many_active_jobs`): wait for one to end."
+        "Too many requests of this kind (`rate_limited`): wait Retry-After seconds; or too many of"
+        " your jobs are waiting or processing (`too_many_active_jobs`): wait for one to end."
     ),
     503: "The database or the broker is down.",
 }
@@ -54,6 +54,7 @@ RESPONSE_HEADERS = {
     ("post", "/api/v1/jobs", "429"): ("Retry-After",),
     ("post", "/api/v1/process-pdf-async", "429"): ("Retry-After",),
     ("post", "/api/v1/jobs/{job_id}/retry", "429"): ("Retry-After",),
+    ("get", "/api/v1/jobs/{job_id}/search", "429"): ("Retry-After",),
     ("get", "/api/v1/jobs/{job_id}", "200"): ("ETag", "Cache-Control", "Retry-After"),
     ("get", "/api/v1/jobs/{job_id}", "304"): ("ETag", "Cache-Control", "Retry-After"),
     ("get", "/api/v1/jobs/{job_id}/export", "200"): ("Content-Disposition",),

@@ -19,8 +19,8 @@ from app.jobs.queue import PROCESS_CHUNK_TASK
 from tests.chaos.http_api import ApiClient
 from tests.chaos.probes import Database
 from tests.chaos.processes import worker_tree
-from tests.chaos.servers import ApiServer, RedisServer
-from tests.support import REPO_ROOT, Worker, shipped_env
+from tests.chaos.servers import ApiServer, RedisServer, migrate
+from tests.support import REPO_ROOT, RUN_ID, Worker, admin_execute, database_url, shipped_env
 
 # Put first on a worker's PYTHONPATH, it makes chosen PDFs crash their process (inject/sitecustomize.py).
 FAULT_INJECTION = {"PYTHONPATH": os.pathsep.join([str(Path(__file__).parent / "inject"), str(REPO_ROOT)])}
@@ -97,3 +97,17 @@ def module_workdir(module_name: str) -> tuple[str, Path]:
     workdir = Path(os.environ["INSTANCE_DIR"]) / f"chaos-{name}"
     workdir.mkdir(exist_ok=True)
     return name, workdir
+
+
+@contextmanager
+def stack_for_module(module_name: str) -> Iterator[Stack]:
+    """A platform of the module's own on a fresh database of the test server, dropped afterwards."""
+    name, workdir = module_workdir(module_name)
+    database = f"docjobs_chaos_{name.replace('-', '_')}_{RUN_ID}"
+    admin_execute(f'CREATE DATABASE "{database}"')
+    try:
+        migrate(database_url(database))
+        with Stack.running(name, database_url(database), workdir) as running:
+            yield running
+    finally:
+        admin_execute(f'DROP DATABASE IF EXISTS "{database}" WITH (FORCE)')

@@ -1,28 +1,23 @@
-"""Hostile-client and hostile-PDF tests against platforms as they ship: private Redis, fresh database."""
+"""Attacks on the platform as it ships: each module gets a platform of its own (tests/chaos/stack.py)."""
 
 from __future__ import annotations
 
-import os
 from collections.abc import Iterator
-from pathlib import Path
 
 import pytest
 
-from tests.chaos.servers import migrate
-from tests.chaos.stack import Stack
-from tests.support import RUN_ID, admin_execute, database_url
+from tests.chaos.stack import Stack, stack_for_module
+
+
+@pytest.fixture(scope="module")
+def outputs_stack(request: pytest.FixtureRequest) -> Iterator[Stack]:
+    """The platform the outputs attacks (CSV, /health, /metrics, uploads) are aimed at."""
+    with stack_for_module(request.module.__name__) as running:
+        yield running
 
 
 @pytest.fixture(scope="package")
 def pdf_stack() -> Iterator[Stack]:
-    """One platform for the hostile-PDF modules; each starts (and stops) its own workers."""
-    workdir = Path(os.environ["INSTANCE_DIR"]) / "hostile-pdf"
-    workdir.mkdir(exist_ok=True)
-    database = f"docjobs_hostile_pdf_{RUN_ID}"
-    admin_execute(f'CREATE DATABASE "{database}"')
-    try:
-        migrate(database_url(database))
-        with Stack.running("hostile-pdf", database_url(database), workdir) as running:
-            yield running
-    finally:
-        admin_execute(f'DROP DATABASE IF EXISTS "{database}" WITH (FORCE)')
+    """One platform for the hostile-PDF modules (test_pdf_*.py); each starts and stops its own workers."""
+    with stack_for_module("tests.hostile.test_pdf") as running:
+        yield running
