@@ -10,6 +10,7 @@ import json
 import logging
 import math
 from collections.abc import Callable
+from contextlib import closing
 from datetime import timedelta
 from typing import NamedTuple
 
@@ -246,28 +247,28 @@ def analyze_chunk(
     sentences: list[dict] = []
     empty_pages = []
     chars = 0
-    for page in range(first_page, last_page + 1):
-        if should_stop():
-            raise ChunkStopped(f"Job {job_id} stopped at page {page}.")
-        text = document.page_text(page, config["MAX_PAGE_CHARS"])
-        chars += len(text)
-        spans = split_sentences(text)
-        if not spans:
-            empty_pages.append(page)
-        if len(sentences) + len(spans) > room:
-            raise too_many_sentences(config["MAX_JOB_SENTENCES"])
-        for span in spans:
-            sentences.append(
-                {
-                    "job_id": job_id,
-                    "chunk_index": index,
-                    "position": len(sentences),
-                    "page": page,
-                    "start": span.start,
-                    "end": span.end,
-                    "text": span.text,
-                }
-            )
+    with closing(document.page_texts(first_page, last_page, config["MAX_PAGE_CHARS"])) as pages:
+        for page, text in pages:
+            if should_stop():
+                raise ChunkStopped(f"Job {job_id} stopped at page {page}.")
+            chars += len(text)
+            spans = split_sentences(text)
+            if not spans:
+                empty_pages.append(page)
+            if len(sentences) + len(spans) > room:
+                raise too_many_sentences(config["MAX_JOB_SENTENCES"])
+            for span in spans:
+                sentences.append(
+                    {
+                        "job_id": job_id,
+                        "chunk_index": index,
+                        "position": len(sentences),
+                        "page": page,
+                        "start": span.start,
+                        "end": span.end,
+                        "text": span.text,
+                    }
+                )
 
     def stop_if_asked() -> None:
         if should_stop():

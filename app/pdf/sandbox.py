@@ -28,6 +28,7 @@ import subprocess
 import sys
 import threading
 import traceback
+from collections.abc import Iterator
 from multiprocessing.connection import Connection
 from pathlib import Path
 from typing import Any
@@ -41,7 +42,7 @@ from app.pdf.errors import (
     TooManyPages,
     TooMuchText,
 )
-from app.pdf.reader import RenderedPage, count_pages, open_pdf, page_text, render_page
+from app.pdf.reader import RenderedPage, count_pages, extract_page_texts, open_pdf, render_page
 
 ERRORS: dict[str, type[PdfError]] = {
     error.code: error
@@ -103,9 +104,27 @@ class PdfSandbox:
         """The open document's page count; NoPages or TooManyPages as app.pdf.count_pages."""
         return self._call({"op": "count", "max_pages": max_pages})["pages"]
 
-    def page_text(self, number: int, max_chars: int) -> str:
-        """The text of one 1-based page; TooMuchText for a page of more than ``max_chars`` characters."""
-        return self._call({"op": "text", "page": number, "max_chars": max_chars})["text"]
+    def page_texts(self, first: int, last: int, max_chars: int) -> Iterator[tuple[int, str]]:
+        """Yield (page number, text) for the 1-based inclusive range; TooMuchText for a page over ``max_chars``.
+
+        The helper streams the pages, extracting the next while the caller works on one.
+        Close the iterator (``contextlib.closing``) when leaving it early: the helper,
+        still writing pages, is then killed.
+        """
+        with self._lock:
+            self._send({"op": "texts", "first": first, "last": last, "max_chars": max_chars})
+            remaining = last - first + 1
+            try:
+                while remaining:
+                    page = self._receive()
+                    remaining -= 1
+                    yield page["page"], page["text"]
+            except PdfError:
+                remaining = 0  # the helper ended the stream with this error and waits again
+                raise
+            finally:
+                if remaining:
+                    self._discard()
 
     def render_page(self, number: int, dpi: float) -> RenderedPage:
         """One 1-based page in grayscale at ``dpi``; ResourceLimit when it does not fit the memory limit."""
@@ -119,28 +138,43 @@ class PdfSandbox:
 
     def _call(
         self, request: dict[str, Any], payload: bytes | bytearray | None = None, read_pixels: bool = False
-    ) -> dict:
+    ) -> dict[str, Any]:
         with self._lock:
-            self._ensure_running()
-            assert self._requests is not None and self._replies is not None
-            try:
-                self._requests.send_bytes(json.dumps(request).encode())
-                if payload is not None:
-                    self._requests.send_bytes(payload)
-                reply = json.loads(self._replies.recv_bytes().decode("utf-8", "surrogatepass"))
-                if read_pixels and "ok" in reply:
-                    reply["ok"]["pixels"] = self._replies.recv_bytes()
-            except (EOFError, OSError) as error:
-                raise ResourceLimit(self._death_message(self._discard())) from error
-            except BaseException:
-                self._discard()  # interrupted mid-call (the soft time limit): pdfium may still be busy
-                raise
-            if "ok" in reply:
-                return reply["ok"]
-            code, message = reply["error"]["code"], reply["error"]["message"]
-            if code == ResourceLimit.code:
-                self._discard()  # it exits after a MemoryError; do not race it
-            raise ERRORS.get(code, PdfError)(message)
+            self._send(request, payload)
+            return self._receive(read_pixels)
+
+    def _send(self, request: dict[str, Any], payload: bytes | bytearray | None = None) -> None:
+        self._ensure_running()
+        assert self._requests is not None
+        with self._helper_trouble():
+            self._requests.send_bytes(json.dumps(request).encode())
+            if payload is not None:
+                self._requests.send_bytes(payload)
+
+    def _receive(self, read_pixels: bool = False) -> dict[str, Any]:
+        """Read one answer; an error answer raises its PdfError."""
+        assert self._replies is not None
+        with self._helper_trouble():
+            reply = json.loads(self._replies.recv_bytes().decode("utf-8", "surrogatepass"))
+            if read_pixels and "ok" in reply:
+                reply["ok"]["pixels"] = self._replies.recv_bytes()
+        if "ok" in reply:
+            return reply["ok"]
+        code, message = reply["error"]["code"], reply["error"]["message"]
+        if code == ResourceLimit.code:
+            self._discard()  # it exits after a MemoryError; do not race it
+        raise ERRORS.get(code, PdfError)(message)
+
+    @contextlib.contextmanager
+    def _helper_trouble(self) -> Iterator[None]:
+        """Turn the helper's death into ResourceLimit; kill it when the caller is interrupted."""
+        try:
+            yield
+        except (EOFError, OSError) as error:
+            raise ResourceLimit(self._death_message(self._discard())) from error
+        except BaseException:
+            self._discard()  # interrupted mid-call (the soft time limit): pdfium may still be busy
+            raise
 
     def _ensure_running(self) -> None:
         """Start a helper if there is none or it died while idle; give a new one the open document."""
@@ -214,23 +248,29 @@ def serve(requests_fd: int, replies_fd: int, memory_limit_mb: int) -> None:
             payload = requests.recv_bytes() if request["op"] == "open" else None
         except EOFError:
             return  # the worker process ended or closed the sandbox
-        pixels = None
+        error: PdfError | None = None
         try:
-            reply, pixels = document.answer(request, payload)
-            reply = {"ok": reply}
-        except PdfError as error:
-            reply = {"error": {"code": error.code, "message": str(error)}}
+            for reply, pixels in document.answers(request, payload):
+                send(replies, {"ok": reply}, pixels)
+        except PdfError as raised:
+            error = raised
         except MemoryError:
-            message = f"Reading the PDF needed more than the {memory_limit_mb} MB of memory allowed for reading one."
-            reply = {"error": {"code": ResourceLimit.code, "message": message}}
+            error = ResourceLimit(
+                f"Reading the PDF needed more than the {memory_limit_mb} MB of memory allowed for reading one."
+            )
         except Exception:  # noqa: BLE001 - reported to the worker, which fails the job
             traceback.print_exc()
-            reply = {"error": {"code": PdfError.code, "message": "The PDF could not be read."}}
-        replies.send_bytes(json.dumps(reply, ensure_ascii=False).encode("utf-8", "surrogatepass"))
-        if pixels is not None:
-            replies.send_bytes(pixels)
-        if reply.get("error", {}).get("code") == ResourceLimit.code:
+            error = PdfError("The PDF could not be read.")
+        if error is not None:
+            send(replies, {"error": {"code": error.code, "message": str(error)}})
+        if isinstance(error, ResourceLimit):
             return  # start afresh rather than trust a heap that ran out
+
+
+def send(replies: Connection, reply: dict[str, Any], pixels: bytes | None = None) -> None:
+    replies.send_bytes(json.dumps(reply, ensure_ascii=False).encode("utf-8", "surrogatepass"))
+    if pixels is not None:
+        replies.send_bytes(pixels)
 
 
 class OpenDocument:
@@ -239,26 +279,33 @@ class OpenDocument:
     def __init__(self) -> None:
         self.document: Any = None
 
-    def answer(self, request: dict[str, Any], payload: bytes | None) -> tuple[dict[str, Any], bytes | None]:
-        """Answer one request: a JSON-able reply and, for a render, the pixels."""
+    def answers(
+        self, request: dict[str, Any], payload: bytes | None
+    ) -> Iterator[tuple[dict[str, Any], bytes | None]]:
+        """Answer one request: JSON-able replies (several for a page range) and, for a render, the pixels."""
         op = request["op"]
         if op == "open":
             if self.document is not None:
                 self.document.close()
                 self.document = None
             self.document = open_pdf(payload or b"")
-            return {}, None
+            yield {}, None
+            return
         if self.document is None:
             raise PdfError("No PDF is open in the sandbox.")
         if op == "count":
-            return {"pages": count_pages(self.document, request["max_pages"])}, None
-        if op == "text":
-            return {"text": page_text(self.document, request["page"], request["max_chars"])}, None
-        if op == "render":
-            budget = resource.getrlimit(resource.RLIMIT_AS)[0] // 2
+            yield {"pages": count_pages(self.document, request["max_pages"])}, None
+        elif op == "texts":
+            pages = extract_page_texts(self.document, request["first"], request["last"], request["max_chars"])
+            for number, text in pages:
+                yield {"page": number, "text": text}, None
+        elif op == "render":
+            limit = resource.getrlimit(resource.RLIMIT_AS)[0]
+            budget = None if limit == resource.RLIM_INFINITY else limit // 2  # pixels, one byte each
             page = render_page(self.document, request["page"], request["dpi"], max_bytes=budget)
-            return {"width": page.width, "height": page.height, "stride": page.stride}, page.pixels
-        raise PdfError(f"Unknown sandbox request {op!r}.")
+            yield {"width": page.width, "height": page.height, "stride": page.stride}, page.pixels
+        else:
+            raise PdfError(f"Unknown sandbox request {op!r}.")
 
 
 def confine(memory_limit_mb: int) -> None:
