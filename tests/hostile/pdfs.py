@@ -74,13 +74,14 @@ def normal_page() -> bytes:
     return single_page(text_lines(sentences(40)))
 
 
-def nested_forms(levels: int = 6, fanout: int = 10) -> bytes:
-    """Form XObjects that each draw the next `fanout` times, `levels` deep: fanout**levels drawings of a line."""
+def nested_forms(levels: int = 6, fanout: int = 10, lines: int = 4) -> bytes:
+    """Form XObjects that each draw the next `fanout` times, `levels` deep: 2 KB that read as 25 million
+    characters (fanout**(levels - 1) drawings of `lines` lines), 3.5 GB in pdfium unchecked."""
     forms = []
     for level in range(levels):
         number = 6 + level
         if level == levels - 1:
-            content = text_lines([SENTENCE + "."])
+            content = text_lines([SENTENCE + "."] * lines)
             resources = b"<< /Font << /F1 4 0 R >> >>"
         else:
             content = b"".join(b"q 1 0 0 1 0 %d cm /X Do Q\n" % -step for step in range(fanout))
@@ -91,9 +92,10 @@ def nested_forms(levels: int = 6, fanout: int = 10) -> bytes:
     return single_page(b"/X Do\n", b"<< /XObject << /X 6 0 R >> >>", *forms)
 
 
-def flate_bomb(inflated_mb: int = 200) -> bytes:
-    """One page whose deflated content stream inflates to `inflated_mb` MB of text-showing operators."""
-    operator = b"(Hostile) Tj\n"
+def flate_bomb(inflated_mb: int = 200, padding: int = 120) -> bytes:
+    """One page whose 0.7 MB deflated content stream inflates to `inflated_mb` MB of text-showing
+    operators, each padded with `padding` spaces: 3.5 GB in pdfium unchecked (none: 22 GB)."""
+    operator = b"(Hostile) Tj" + b" " * padding + b"\n"
     content = b"BT /F1 10 Tf 30 810 Td\n" + operator * (inflated_mb * 1024 * 1024 // len(operator)) + b"ET\n"
     return single_page(content)
 
