@@ -59,6 +59,9 @@ BOOTSTRAP = (
 # Memory left over from earlier documents (heap fragmentation) must not count against the
 # next one: past this share of the limit, the helper is replaced before a new document.
 RECYCLE_SHARE = 0.25
+# Page texts go to the worker in messages of about this many characters: a message a page
+# cost 30 % more CPU than extracting in process, in wake-ups of the other process.
+TEXT_BATCH_CHARS = 32 * 1024
 PR_SET_PDEATHSIG = 1
 
 
@@ -107,23 +110,23 @@ class PdfSandbox:
     def page_texts(self, first: int, last: int, max_chars: int) -> Iterator[tuple[int, str]]:
         """Yield (page number, text) for the 1-based inclusive range; TooMuchText for a page over ``max_chars``.
 
-        The helper streams the pages, extracting the next while the caller works on one.
-        Close the iterator (``contextlib.closing``) when leaving it early: the helper,
-        still writing pages, is then killed.
+        The helper streams the pages in batches, extracting the next while the caller
+        works on one. Close the iterator (``contextlib.closing``) when leaving it early:
+        the helper, still writing pages, is then killed.
         """
         with self._lock:
             self._send({"op": "texts", "first": first, "last": last, "max_chars": max_chars})
-            remaining = last - first + 1
+            unread = last - first + 1
             try:
-                while remaining:
-                    page = self._receive()
-                    remaining -= 1
-                    yield page["page"], page["text"]
+                while unread:
+                    batch = self._receive()["pages"]
+                    unread -= len(batch)
+                    yield from ((number, text) for number, text in batch)
             except PdfError:
-                remaining = 0  # the helper ended the stream with this error and waits again
+                unread = 0  # the helper ended the stream with this error and waits again
                 raise
             finally:
-                if remaining:
+                if unread:
                     self._discard()
 
     def render_page(self, number: int, dpi: float) -> RenderedPage:
@@ -296,9 +299,7 @@ class OpenDocument:
         if op == "count":
             yield {"pages": count_pages(self.document, request["max_pages"])}, None
         elif op == "texts":
-            pages = extract_page_texts(self.document, request["first"], request["last"], request["max_chars"])
-            for number, text in pages:
-                yield {"page": number, "text": text}, None
+            yield from self.text_batches(request["first"], request["last"], request["max_chars"])
         elif op == "render":
             limit = resource.getrlimit(resource.RLIMIT_AS)[0]
             budget = None if limit == resource.RLIM_INFINITY else limit // 2  # pixels, one byte each
@@ -306,6 +307,24 @@ class OpenDocument:
             yield {"width": page.width, "height": page.height, "stride": page.stride}, page.pixels
         else:
             raise PdfError(f"Unknown sandbox request {op!r}.")
+
+    def text_batches(self, first: int, last: int, max_chars: int) -> Iterator[tuple[dict[str, Any], None]]:
+        """The range's page texts, about TEXT_BATCH_CHARS a message; what was read goes out before an error."""
+        batch: list[tuple[int, str]] = []
+        chars = 0
+        try:
+            for number, text in extract_page_texts(self.document, first, last, max_chars):
+                batch.append((number, text))
+                chars += len(text)
+                if chars >= TEXT_BATCH_CHARS:
+                    yield {"pages": batch}, None
+                    batch, chars = [], 0
+        except PdfError:
+            if batch:
+                yield {"pages": batch}, None
+            raise
+        if batch:
+            yield {"pages": batch}, None
 
 
 def confine(memory_limit_mb: int) -> None:

@@ -113,12 +113,13 @@ def test_a_helper_that_died_while_idle_is_replaced_with_its_document(sandbox):
 
 
 def test_leaving_a_page_range_early_stops_the_helper_and_the_next_call_starts_afresh(sandbox):
-    sandbox.open_document("references", pdfs.page_references(50, 3))
+    many_pages = pdfs.page_references(50, 200)  # 14,000 characters a page: several messages
+    sandbox.open_document("references", many_pages)
     helper = sandbox.pid
 
     with closing(sandbox.page_texts(1, 50, 100_000)) as pages:
         next(pages)
     assert not is_alive(helper)
 
-    sandbox.open_document("references", pdfs.page_references(50, 3))
+    sandbox.open_document("references", many_pages)
     assert len(texts(sandbox, 1, 50)) == 50
