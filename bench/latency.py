@@ -136,8 +136,9 @@ def measure_platform(args: argparse.Namespace, stack: ExitStack) -> dict:
     runs = timed_uploads(client, documents[WARMUP_UPLOADS:], poll_seconds)
     used = procstats.cpu_used(before, procstats.cpu_snapshot())
     machine = procstats.machine_busy_seconds() - busy_before
+    pool = procstats.child_pids(worker.pid)
     roles = {
-        "worker_pool": set(procstats.child_pids(worker.pid)),
+        "worker_pool": {*pool, *procstats.sandbox_pids(pool)},  # pdfium runs in the pool's sandboxes
         "worker_main": {worker.pid},
         "gunicorn": {gunicorn.pid, *procstats.child_pids(gunicorn.pid)},
         "bench_client": {os.getpid()},

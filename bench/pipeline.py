@@ -110,8 +110,9 @@ def run_platform_job(
         used = procstats.cpu_used(before, procstats.cpu_snapshot())
         machine = procstats.machine_busy_seconds() - busy_before
         pool = procstats.child_pids(worker.pid)
+        sandboxes = procstats.sandbox_pids(pool)
         roles = {
-            "worker_pool": set(pool),
+            "worker_pool": {*pool, *sandboxes},  # pdfium runs in the sandboxes, the rest in the pool
             "worker_main": {worker.pid},
             "gunicorn": {gunicorn.pid, *procstats.child_pids(gunicorn.pid)},
             "bench_client": {os.getpid()},
@@ -120,6 +121,7 @@ def run_platform_job(
         memory = {
             "main_mb": procstats.peak_rss_mb(worker.pid),
             "pool_mb": [procstats.peak_rss_mb(pid) for pid in pool],
+            "sandbox_mb": [procstats.peak_rss_mb(pid) for pid in sandboxes],
         }
     finally:
         worker.stop()

@@ -26,6 +26,11 @@ def child_pids(parent: int) -> list[int]:
     return sorted(pid for pid, process in cpu_snapshot().items() if process.parent == parent)
 
 
+def sandbox_pids(pool: list[int]) -> list[int]:
+    """The PDF sandbox helpers of a worker's pool processes (app/pdf/sandbox.py): their children."""
+    return sorted(pid for pid, process in cpu_snapshot().items() if process.parent in set(pool))
+
+
 def peak_rss_mb(pid: int) -> float:
     """The process's peak resident set size (VmHWM) in MiB."""
     for line in Path(f"/proc/{pid}/status").read_text().splitlines():

@@ -97,8 +97,11 @@ def print_memory(results: dict) -> None:
     for label in ("small", "large"):
         entry = memory[label]
         pool = ", ".join(fmt(mb, 1) for mb in entry["pool_mb"])
-        rows.append([entry["pages"], fmt(entry["main_mb"], 1), pool, fmt(max(entry["pool_mb"]), 1)])
-    print_rows(["pages", "main", "pool children", "max child"], rows)
+        sandboxes = ", ".join(fmt(mb, 1) for mb in entry.get("sandbox_mb", [])) or "-"
+        rows.append(
+            [entry["pages"], fmt(entry["main_mb"], 1), pool, fmt(max(entry["pool_mb"]), 1), sandboxes]
+        )
+    print_rows(["pages", "main", "pool children", "max child", "PDF sandboxes"], rows)
     ratio = memory["pool_ratio"]
     verdict = "ok" if ratio <= MEMORY_TARGET else "MISSED"
     print(f"max child ratio {fmt(ratio)} (target <= {MEMORY_TARGET}) {verdict};"
