@@ -33,21 +33,11 @@ from multiprocessing.connection import Connection
 from pathlib import Path
 from typing import Any
 
-from app.pdf.errors import (
-    CorruptPdf,
-    EncryptedPdf,
-    NoPages,
-    PdfError,
-    ResourceLimit,
-    TooManyPages,
-    TooMuchText,
-)
+from app.pdf.errors import PdfError, ResourceLimit
 from app.pdf.reader import RenderedPage, count_pages, extract_page_texts, open_pdf, render_page
 
-ERRORS: dict[str, type[PdfError]] = {
-    error.code: error
-    for error in (PdfError, CorruptPdf, EncryptedPdf, NoPages, TooManyPages, TooMuchText, ResourceLimit)
-}
+# The helper answers an error by its code; the worker raises the same class again.
+ERRORS: dict[str, type[PdfError]] = {error.code: error for error in (PdfError, *PdfError.__subclasses__())}
 APP_DIR = Path(__file__).resolve().parents[1]
 # The helper's program: `app` becomes a bare package, so that app.pdf loads without the
 # app's factory (app/__init__.py imports Flask, SQLAlchemy and the analyzers: 140 MB more
@@ -188,8 +178,11 @@ class PdfSandbox:
         requests_read, requests_write = os.pipe()
         replies_read, replies_write = os.pipe()
         try:
+            # The helper dies with the thread that starts it (PR_SET_PDEATHSIG): a pool
+            # process's main thread, which runs its tasks; a helper that a shorter-lived
+            # thread started is simply started again by the next call.
             self._process = subprocess.Popen(
-                [sys.executable, "-I", "-c", BOOTSTRAP, str(APP_DIR)]
+                [sys.executable, "-I", "-c", BOOTSTRAP, str(APP_DIR), str(os.getpid())]
                 + [str(requests_read), str(replies_write), str(self.memory_limit_mb)],
                 stdin=subprocess.DEVNULL,
                 pass_fds=(requests_read, replies_write),
@@ -239,9 +232,9 @@ def resident_mb(pid: int) -> float:
 # The helper's side: everything below runs in the helper process.
 
 
-def serve(requests_fd: int, replies_fd: int, memory_limit_mb: int) -> None:
+def serve(worker_pid: int, requests_fd: int, replies_fd: int, memory_limit_mb: int) -> None:
     """Answer the worker's requests about one open document until it hangs up."""
-    confine(memory_limit_mb)
+    confine(worker_pid, memory_limit_mb)
     requests = Connection(requests_fd, writable=False)
     replies = Connection(replies_fd, readable=False)
     document = OpenDocument()
@@ -327,15 +320,14 @@ class OpenDocument:
             yield {"pages": batch}, None
 
 
-def confine(memory_limit_mb: int) -> None:
+def confine(worker_pid: int, memory_limit_mb: int) -> None:
     """Cap the helper's memory, leave no core dumps, ignore Ctrl-C and die with the worker process."""
     limit = memory_limit_mb * 1024 * 1024
     resource.setrlimit(resource.RLIMIT_AS, (limit, limit))
     resource.setrlimit(resource.RLIMIT_CORE, (0, 0))  # an aborting pdfium must not write a GB-sized core
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C reaches the whole group; the worker decides
-    parent = os.getppid()
     # Not on Linux, the closed pipe still ends the helper, once pdfium returns.
     with contextlib.suppress(OSError, AttributeError):
         ctypes.CDLL(None, use_errno=True).prctl(PR_SET_PDEATHSIG, signal.SIGKILL)
-    if os.getppid() != parent:
+    if os.getppid() != worker_pid:
         os._exit(0)  # the worker process died before the line above took effect
