@@ -429,7 +429,9 @@ class Config:
         if self.TRUSTED_PROXY_HOPS < 0:
             found.append("TRUSTED_PROXY_HOPS must be 0 (no proxy) or the number of proxies in front.")
         if self.REFRESH_REUSE_GRACE_SECONDS < 0 or self.TOKEN_REVOCATION_CHECK_SECONDS <= 0:
-            found.append("REFRESH_REUSE_GRACE_SECONDS must be 0 or more, TOKEN_REVOCATION_CHECK_SECONDS above 0.")
+            found.append(
+                "REFRESH_REUSE_GRACE_SECONDS must be 0 or more, TOKEN_REVOCATION_CHECK_SECONDS above 0."
+            )
         found += rate_limit_problems({name: getattr(self, name) for name in RATE_LIMIT_SETTINGS})
         if self.CHUNK_PAGES < 1 or self.MAX_CHUNKS_PER_JOB < 1:
             found.append("CHUNK_PAGES and MAX_CHUNKS_PER_JOB must be at least 1.")

@@ -62,7 +62,9 @@ class RevokedFamilies:
             try:
                 self._loaded = self._read(engine)
             except SQLAlchemyError as error:
-                log.warning("Could not read the revoked sign-ins; keeping the %d known: %s", len(self._loaded), error)
+                log.warning(
+                    "Could not read the revoked sign-ins; keeping the %d known: %s", len(self._loaded), error
+                )
                 self._next_load = started + min(self.check_seconds, RETRY_AFTER_FAILED_LOAD_SECONDS)
                 return
             self._ever_loaded = True

@@ -65,11 +65,11 @@ def refresh_session(claims: dict) -> Tokens:
     if family is None or str(family.user_id) != str(claims["sub"]) or family.revoked_at is not None:
         db.session.rollback()
         raise ApiError("token_revoked", SIGNED_OUT, 401)
-    now = utcnow()
+    now, grace = utcnow(), seconds_setting("REFRESH_REUSE_GRACE_SECONDS")
     token = db.session.get(RefreshToken, claims["jti"])
     if token is not None and token.rotated_at is None:
         successor = rotate(family, token, now)
-    elif token is not None and now - as_utc(token.rotated_at) <= seconds_setting("REFRESH_REUSE_GRACE_SECONDS"):
+    elif token is not None and now - as_utc(token.rotated_at) <= grace:
         successor = db.session.get(RefreshToken, token.successor_jti)
     else:
         successor = None  # rotated longer ago than the grace (its row may be gone): a reuse

@@ -51,9 +51,7 @@ class RefreshToken(db.Model):
     __tablename__ = "refresh_tokens"
 
     jti: Mapped[str] = mapped_column(sa.String(36), primary_key=True, default=new_token_id)
-    family_id: Mapped[str] = mapped_column(
-        sa.ForeignKey("token_families.id", ondelete="CASCADE"), index=True
-    )
+    family_id: Mapped[str] = mapped_column(sa.ForeignKey("token_families.id", ondelete="CASCADE"), index=True)
     issued_at: Mapped[datetime] = mapped_column(sa.DateTime(timezone=True))
     expires_at: Mapped[datetime] = mapped_column(sa.DateTime(timezone=True))
     rotated_at: Mapped[datetime | None] = mapped_column(sa.DateTime(timezone=True))
