@@ -317,6 +317,9 @@ class Config:
         self.JWT_SECRET_KEY = env_str("JWT_SECRET_KEY", None if self.PRODUCTION else DEV_SECRET)
         self.JWT_ACCESS_TOKEN_EXPIRES = env_int("JWT_ACCESS_TOKEN_SECONDS", 3600)
         self.JWT_REFRESH_TOKEN_EXPIRES = env_int("JWT_REFRESH_TOKEN_SECONDS", 30 * 24 * 3600)
+        # Tokens travel in the Authorization header only: no cookie, so no CSRF claim (a random
+        # one would also keep a re-sent refresh token from getting the same successor).
+        self.JWT_COOKIE_CSRF_PROTECT = False
         # A refresh token is good for one refresh (app/accounts/sessions.py). Presented again
         # within this many seconds, it gets the same successor (two commands refreshing at
         # once); later, it signs its whole sign-in out, since someone else holds a copy.
