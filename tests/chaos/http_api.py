@@ -24,6 +24,7 @@ def client_address() -> str:
 class Reply(NamedTuple):
     status: int
     body: dict
+    headers: dict[str, str] = {}
 
 
 class ApiClient:
@@ -51,15 +52,15 @@ class ApiClient:
             request.add_header("Content-Type", content_type)
         try:
             with urllib.request.urlopen(request, timeout=60) as response:
-                status, raw = response.status, response.read()
+                status, raw, headers = response.status, response.read(), dict(response.headers)
         except urllib.error.HTTPError as error:
-            status, raw = error.code, error.read()
+            status, raw, headers = error.code, error.read(), dict(error.headers)
         with self._lock:
             self.answers.append((f"{method} {path.split('?')[0]}", status))
         try:
-            return Reply(status, json.loads(raw) if raw else {})
+            return Reply(status, json.loads(raw) if raw else {}, headers)
         except ValueError:
-            return Reply(status, {"unparsed": raw.decode(errors="replace")[:500]})
+            return Reply(status, {"unparsed": raw.decode(errors="replace")[:500]}, headers)
 
     def new_user(self) -> dict[str, str]:
         """Register a user from a client address of its own; return the headers of its requests.
