@@ -10,7 +10,9 @@ is ignored altogether, so a client cannot pick the address it is counted under.
 
 from __future__ import annotations
 
-from flask import Flask, current_app, request
+from collections.abc import Callable
+
+from flask import Flask, Response, current_app, request
 from werkzeug.middleware.proxy_fix import ProxyFix
 
 from app.models.user import normalize_email
@@ -34,11 +36,11 @@ def login_account() -> str:
     return f"account:{normalize_email(request.context.json.email)}"
 
 
-def limit(name: str):
+def limit(name: str) -> Callable[[], str]:
     """A rate limit read from the configuration when a request comes, so tests and deployments can set it."""
     return lambda: current_app.config[name]
 
 
-def failed_sign_in(response) -> bool:
+def failed_sign_in(response: Response) -> bool:
     """Only refused sign-ins count against an account: its owner may sign in as often as needed."""
     return response.status_code == 401
