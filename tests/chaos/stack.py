@@ -19,8 +19,16 @@ from app.jobs.queue import PROCESS_CHUNK_TASK
 from tests.chaos.http_api import ApiClient
 from tests.chaos.probes import Database
 from tests.chaos.processes import worker_tree
-from tests.chaos.servers import ApiServer, RedisServer
-from tests.support import REPO_ROOT, Worker, deployment_secrets, shipped_env
+from tests.chaos.servers import ApiServer, RedisServer, migrate
+from tests.support import (
+    REPO_ROOT,
+    RUN_ID,
+    Worker,
+    admin_execute,
+    database_url,
+    deployment_secrets,
+    shipped_env,
+)
 
 # Put first on a worker's PYTHONPATH, it makes chosen PDFs crash their process (inject/sitecustomize.py).
 FAULT_INJECTION = {"PYTHONPATH": os.pathsep.join([str(Path(__file__).parent / "inject"), str(REPO_ROOT)])}
@@ -73,6 +81,20 @@ class Stack:
         finally:
             database.close()
             redis_server.stop()
+
+    @classmethod
+    @contextmanager
+    def for_module(cls, module_name: str, timing: dict[str, str] | None = None) -> Iterator[Stack]:
+        """A platform of a test module's own, on a fresh migrated database of the test server."""
+        name, workdir = module_workdir(module_name)
+        database = f"docjobs_chaos_{name.replace('-', '_')}_{RUN_ID}"
+        admin_execute(f'CREATE DATABASE "{database}"')
+        try:
+            migrate(database_url(database))
+            with cls.running(name, database_url(database), workdir, timing) as running:
+                yield running
+        finally:
+            admin_execute(f'DROP DATABASE IF EXISTS "{database}" WITH (FORCE)')
 
     def worker(
         self, concurrency: int = 2, *, inject_faults: bool = False, **timing: object

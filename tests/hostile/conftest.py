@@ -6,9 +6,7 @@ from collections.abc import Iterator
 
 import pytest
 
-from tests.chaos.servers import migrate
-from tests.chaos.stack import Stack, module_workdir
-from tests.support import RUN_ID, admin_execute, database_url
+from tests.chaos.stack import Stack
 
 # Timing settings the accounts attacks shorten, and only these (tests/README.md): a reused
 # refresh token's grace, and how often each process reloads the revoked sign-ins.
@@ -18,12 +16,5 @@ ACCOUNTS_TIMING = {"REFRESH_REUSE_GRACE_SECONDS": "3", "TOKEN_REVOCATION_CHECK_S
 @pytest.fixture(scope="module")
 def accounts_stack(request: pytest.FixtureRequest) -> Iterator[Stack]:
     """The API as Dockerfile.web starts it, with the shipped limits, on a fresh database."""
-    name, workdir = module_workdir(request.module.__name__)
-    database = f"docjobs_hostile_{name.replace('-', '_')}_{RUN_ID}"
-    admin_execute(f'CREATE DATABASE "{database}"')
-    try:
-        migrate(database_url(database))
-        with Stack.running(name, database_url(database), workdir, timing=ACCOUNTS_TIMING) as running:
-            yield running
-    finally:
-        admin_execute(f'DROP DATABASE IF EXISTS "{database}" WITH (FORCE)')
+    with Stack.for_module(request.module.__name__, ACCOUNTS_TIMING) as running:
+        yield running
