@@ -28,6 +28,7 @@ RATE_LIMIT_SETTINGS = (
     "LOGIN_ACCOUNT_RATE_LIMIT",
     "LOGIN_ADDRESS_RATE_LIMIT",
     "REGISTER_RATE_LIMIT",
+    "SEARCH_RATE_LIMIT",
 )
 TLS_REQUIRED_HOST_SUFFIXES = (".supabase.co", ".pooler.supabase.com")
 RAILWAY_PRIVATE_SUFFIX = ".railway.internal"  # resolves only inside Railway's private network
@@ -375,6 +376,8 @@ class Config:
         self.LOGIN_ACCOUNT_RATE_LIMIT = env_str("LOGIN_ACCOUNT_RATE_LIMIT", "10/minute")
         self.LOGIN_ADDRESS_RATE_LIMIT = env_str("LOGIN_ADDRESS_RATE_LIMIT", "30/minute")
         self.REGISTER_RATE_LIMIT = env_str("REGISTER_RATE_LIMIT", "5/hour")
+        # Each search embeds its query on the web process's CPU (about 10 ms, seconds for the first).
+        self.SEARCH_RATE_LIMIT = env_str("SEARCH_RATE_LIMIT", "60/minute")
         self.RATELIMIT_STORAGE_URI = env_str("RATELIMIT_STORAGE_URI", self.REDIS_URL or "memory://")
         self.RATELIMIT_KEY_PREFIX = env_str("RATELIMIT_KEY_PREFIX", "docjobs")
         self.RATELIMIT_HEADERS_ENABLED = False  # Retry-After is set on 429s only

@@ -54,6 +54,7 @@ RESPONSE_HEADERS = {
     ("post", "/api/v1/process-pdf-async", "429"): ("Retry-After",),
     ("post", "/api/v1/auth/login", "429"): ("Retry-After",),
     ("post", "/api/v1/auth/register", "429"): ("Retry-After",),
+    ("get", "/api/v1/jobs/{job_id}/search", "429"): ("Retry-After",),
     ("get", "/api/v1/jobs/{job_id}", "200"): ("ETag", "Cache-Control", "Retry-After"),
     ("get", "/api/v1/jobs/{job_id}", "304"): ("ETag", "Cache-Control", "Retry-After"),
     ("get", "/api/v1/jobs/{job_id}/export", "200"): ("Content-Disposition",),

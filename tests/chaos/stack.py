@@ -82,20 +82,6 @@ class Stack:
             database.close()
             redis_server.stop()
 
-    @classmethod
-    @contextmanager
-    def for_module(cls, module_name: str, timing: dict[str, str] | None = None) -> Iterator[Stack]:
-        """A platform of a test module's own, on a fresh migrated database of the test server."""
-        name, workdir = module_workdir(module_name)
-        database = f"docjobs_chaos_{name.replace('-', '_')}_{RUN_ID}"
-        admin_execute(f'CREATE DATABASE "{database}"')
-        try:
-            migrate(database_url(database))
-            with cls.running(name, database_url(database), workdir, timing) as running:
-                yield running
-        finally:
-            admin_execute(f'DROP DATABASE IF EXISTS "{database}" WITH (FORCE)')
-
     def worker(
         self, concurrency: int = 2, *, inject_faults: bool = False, **timing: object
     ) -> AbstractContextManager[Worker]:
@@ -128,3 +114,20 @@ def module_workdir(module_name: str) -> tuple[str, Path]:
     workdir = Path(os.environ["INSTANCE_DIR"]) / f"chaos-{name}"
     workdir.mkdir(exist_ok=True)
     return name, workdir
+
+
+@contextmanager
+def stack_for_module(module_name: str, timing: dict[str, str] | None = None) -> Iterator[Stack]:
+    """A platform of the module's own on a fresh database of the test server, dropped afterwards.
+
+    ``timing``: timing settings it runs with instead of the defaults (tests/README.md).
+    """
+    name, workdir = module_workdir(module_name)
+    database = f"docjobs_chaos_{name.replace('-', '_')}_{RUN_ID}"
+    admin_execute(f'CREATE DATABASE "{database}"')
+    try:
+        migrate(database_url(database))
+        with Stack.running(name, database_url(database), workdir, timing) as running:
+            yield running
+    finally:
+        admin_execute(f'DROP DATABASE IF EXISTS "{database}" WITH (FORCE)')

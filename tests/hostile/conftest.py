@@ -1,4 +1,4 @@
-"""Attack tests run against a platform of their own, started as it ships (tests/chaos/stack.py)."""
+"""Attacks on the platform as it ships: each module gets a platform of its own (tests/chaos/stack.py)."""
 
 from __future__ import annotations
 
@@ -6,7 +6,7 @@ from collections.abc import Iterator
 
 import pytest
 
-from tests.chaos.stack import Stack
+from tests.chaos.stack import Stack, stack_for_module
 
 # Timing settings the accounts attacks shorten, and only these (tests/README.md): a reused
 # refresh token's grace, and how often each process reloads the revoked sign-ins.
@@ -14,7 +14,14 @@ ACCOUNTS_TIMING = {"REFRESH_REUSE_GRACE_SECONDS": "3", "TOKEN_REVOCATION_CHECK_S
 
 
 @pytest.fixture(scope="module")
+def outputs_stack(request: pytest.FixtureRequest) -> Iterator[Stack]:
+    """The platform the outputs attacks (CSV, /health, /metrics, uploads) are aimed at."""
+    with stack_for_module(request.module.__name__) as running:
+        yield running
+
+
+@pytest.fixture(scope="module")
 def accounts_stack(request: pytest.FixtureRequest) -> Iterator[Stack]:
     """The API as Dockerfile.web starts it, with the shipped limits, on a fresh database."""
-    with Stack.for_module(request.module.__name__, ACCOUNTS_TIMING) as running:
+    with stack_for_module(request.module.__name__, ACCOUNTS_TIMING) as running:
         yield running
