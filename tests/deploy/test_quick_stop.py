@@ -71,7 +71,7 @@ def servers() -> Iterator[dict[str, str]]:
 def waiting_job(deployment: dict[str, str]) -> tuple[dict[str, str], str]:
     """A new user's Authorization header and a job of theirs that stays queued: its stream stays open.
 
-    The token is signed with the deployment's JWT_SECRET_KEY, or the development one it has none.
+    The token is signed with the deployment's JWT_SECRET_KEY, or the development one if it has none.
     """
     secret = {"JWT_SECRET_KEY": deployment["JWT_SECRET_KEY"]} if "JWT_SECRET_KEY" in deployment else {}
     with extra_app(DATABASE_URL=deployment["DATABASE_URL"], CELERY_QUEUE=IDLE_QUEUE, **secret) as idle_app:
