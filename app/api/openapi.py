@@ -24,7 +24,10 @@ from app.errors import ValidationFailed
 BEARER = {"bearerAuth": []}
 ERROR_DESCRIPTIONS = {
     400: "The request could not be read (e.g. a malformed multipart body).",
-    401: "No, an invalid or an expired token (`unauthorized`, `invalid_token`, `token_expired`).",
+    401: (
+        "Wrong credentials, or no, an invalid, an expired or a revoked token (`invalid_credentials`,"
+        " `unauthorized`, `invalid_token`, `token_expired`, `token_revoked`)."
+    ),
     403: "Your PDFs and results fill your storage quota (`storage_quota_exceeded`); delete jobs first.",
     404: "No such job of yours (`job_not_found`).",
     409: "The job's state does not allow this (see the error code).",
@@ -54,6 +57,8 @@ RESPONSE_HEADERS = {
     ("post", "/api/v1/jobs", "429"): ("Retry-After",),
     ("post", "/api/v1/process-pdf-async", "429"): ("Retry-After",),
     ("post", "/api/v1/jobs/{job_id}/retry", "429"): ("Retry-After",),
+    ("post", "/api/v1/auth/login", "429"): ("Retry-After",),
+    ("post", "/api/v1/auth/register", "429"): ("Retry-After",),
     ("get", "/api/v1/jobs/{job_id}/search", "429"): ("Retry-After",),
     ("get", "/api/v1/jobs/{job_id}", "200"): ("ETag", "Cache-Control", "Retry-After"),
     ("get", "/api/v1/jobs/{job_id}", "304"): ("ETag", "Cache-Control", "Retry-After"),

@@ -53,11 +53,6 @@ class Tokens(BaseModel):
     token_type: Literal["Bearer"]
 
 
-class AccessToken(BaseModel):
-    access_token: str
-    token_type: Literal["Bearer"]
-
-
 class JobError(BaseModel):
     code: str
     message: str | None
