@@ -7,7 +7,7 @@ the second to the size of their PDFs. Existing jobs are counted from their sente
 on PostgreSQL (the development SQLite database starts its counts at zero).
 
 Revision ID: 0008_job_limits
-Revises: 0006_split_attempts_maintenance
+Revises: 0007_auth_token_families
 Create Date: 2026-12-03
 
 """
@@ -16,7 +16,7 @@ import sqlalchemy as sa
 
 
 revision = '0008_job_limits'
-down_revision = '0006_split_attempts_maintenance'
+down_revision = '0007_auth_token_families'
 branch_labels = None
 depends_on = None
 
