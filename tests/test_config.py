@@ -180,6 +180,28 @@ def test_malformed_account_settings_are_refused_by_name(monkeypatch, variable, v
     assert any(problem in found for found in Config().problems()), Config().problems()
 
 
+@pytest.mark.parametrize(
+    ("variable", "value", "problem"),
+    [
+        ("RETRY_RATE_LIMIT", "often", "RETRY_RATE_LIMIT must be a rate"),
+        ("MAX_ACTIVE_JOBS", "0", "MAX_ACTIVE_JOBS must be at least 1"),
+        ("USER_STORAGE_MB", "0", "USER_STORAGE_MB must be at least 1"),
+        ("MAX_PAGE_CHARS", "0", "MAX_PAGE_CHARS must be at least 1"),
+        ("MAX_JOB_SENTENCES", "-5", "MAX_JOB_SENTENCES must be at least 1"),
+        ("WORKER_MEMORY_LIMIT_MB", "128", "WORKER_MEMORY_LIMIT_MB must be at least 256"),
+    ],
+)
+def test_job_and_user_limits_out_of_range_are_refused_by_name(monkeypatch, variable, value, problem):
+    monkeypatch.setenv(variable, value)
+    assert any(problem in found for found in Config().problems()), Config().problems()
+
+
+def test_the_pdf_memory_limit_must_hold_three_uploads(monkeypatch):
+    monkeypatch.setenv("MAX_UPLOAD_MB", "200")
+    monkeypatch.setenv("WORKER_MEMORY_LIMIT_MB", "512")
+    assert any("WORKER_MEMORY_LIMIT_MB must be at least 600" in found for found in Config().problems())
+
+
 def test_malformed_numbers_are_refused_by_name(monkeypatch):
     monkeypatch.setenv("CHUNK_PAGES", "ten")
     with pytest.raises(ValueError, match="CHUNK_PAGES"):
