@@ -270,6 +270,8 @@ class Config:
         self.MAX_UPLOAD_BYTES = env_int("MAX_UPLOAD_MB", 50) * 1024 * 1024
         # Werkzeug answers 413 itself past this; a little slack for multipart framing.
         self.MAX_CONTENT_LENGTH = self.MAX_UPLOAD_BYTES + 64 * 1024
+        # Every other body (JSON) is refused past this before it is read in full or parsed.
+        self.MAX_JSON_BODY_BYTES = env_int("MAX_JSON_BODY_KB", 64) * 1024
         self.MAX_PAGES = env_int("MAX_PAGES", 10_000)
         self.CHUNK_PAGES = env_int("CHUNK_PAGES", 10)
         self.MAX_CHUNKS_PER_JOB = env_int("MAX_CHUNKS_PER_JOB", 100)

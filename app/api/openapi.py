@@ -23,11 +23,11 @@ from app.errors import ValidationFailed
 
 BEARER = {"bearerAuth": []}
 ERROR_DESCRIPTIONS = {
-    400: "The request could not be read (e.g. a malformed multipart body).",
+    400: "The request could not be read: a malformed multipart body, or JSON that is not (`invalid_json`).",
     401: "No, an invalid or an expired token (`unauthorized`, `invalid_token`, `token_expired`).",
     404: "No such job of yours (`job_not_found`).",
     409: "The job's state does not allow this (see the error code).",
-    413: "The upload is over the size limit (`too_large`).",
+    413: "The upload, or a JSON body over MAX_JSON_BODY_KB, is over its size limit (`too_large`).",
     415: "The bytes are not a PDF (`unsupported_type`).",
     422: "The request does not match its schema (`validation_error`) or is refused as it stands.",
     429: "Too many uploads (`rate_limited`); wait Retry-After seconds.",
@@ -148,6 +148,9 @@ def _finish_operation(method: str, path: str, operation: dict) -> None:
     validated = operation.get("requestBody") or any(p["in"] != "path" for p in operation["parameters"])
     if not validated:
         operation["responses"].pop("422", None)
+    if "application/json" in operation.get("requestBody", {}).get("content", {}):
+        for status in (400, 413):  # app/api/request_bodies.py answers these before the view runs
+            operation["responses"].setdefault(str(status), _error_response(status))
     for (m, p, status), names in RESPONSE_HEADERS.items():
         if (m, p) == (method, path) and status in operation["responses"]:
             operation["responses"][status]["headers"] = {
@@ -157,6 +160,11 @@ def _finish_operation(method: str, path: str, operation: dict) -> None:
         operation["responses"]["200"]["content"] = EXPORT_CONTENT
     if path.endswith("/events") and "200" in operation["responses"]:
         operation["responses"]["200"]["content"] = {"text/event-stream": {"schema": SSE_EVENT}}
+
+
+def _error_response(status: int) -> dict[str, Any]:
+    schema = {"$ref": "#/components/schemas/ErrorBody"}
+    return {"description": ERROR_DESCRIPTIONS[status], "content": {"application/json": {"schema": schema}}}
 
 
 def _without_null_defaults(node: Any) -> Any:
