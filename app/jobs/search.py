@@ -5,6 +5,7 @@ from __future__ import annotations
 import numpy as np
 
 from app.analysis.embeddings import embed
+from app.concurrency import run_in_thread
 from app.jobs.results import load_embeddings
 
 
@@ -26,5 +27,7 @@ def search_sentences(job_id: str, query: str, k: int) -> list[dict]:
     matrix, sentences = load_embeddings(job_id)
     if not sentences:
         raise NoEmbeddings(f"Job {job_id} has no sentence embeddings.")
-    query_vector = embed([query])[0]
-    return [{**sentences[row], "score": round(score, 4)} for row, score in rank(matrix, query_vector, k)]
+    # Loading the model (a first search) and embedding are CPU work: in a thread, not the event loop.
+    query_vector = run_in_thread(embed, [query])[0]
+    ranked = run_in_thread(rank, matrix, query_vector, k)
+    return [{**sentences[row], "score": round(score, 4)} for row, score in ranked]
