@@ -315,12 +315,14 @@ class Config:
         self.POLL_PROCESSING_MS = env_int("POLL_PROCESSING_MS", 1000)
         # Rendered details of ended jobs kept per process, so repeated full polls skip the render.
         self.POLL_CACHE_MB = env_int("POLL_CACHE_MB", 32)
-        # Progress streams (app/api/events.py); each open stream holds a gunicorn thread.
+        # Progress streams (app/api/events.py); each open stream is a greenlet of a web process.
         self.SSE_POLL_SECONDS = env_float("SSE_POLL_SECONDS", 1.0)
         self.SSE_HEARTBEAT_SECONDS = env_float("SSE_HEARTBEAT_SECONDS", 15.0)
         self.SSE_MAX_SECONDS = env_float("SSE_MAX_SECONDS", 300.0)
         self.SSE_TICKET_SECONDS = env_int("SSE_TICKET_SECONDS", 60)
-        self.SSE_MAX_STREAMS = env_int("SSE_MAX_STREAMS", max(1, env_int("GUNICORN_THREADS", 4) // 2))
+        self.SSE_MAX_STREAMS = env_int("SSE_MAX_STREAMS", 100)  # per web process
+        # One user's share of a process's streams: a few open tabs, never everyone's streams.
+        self.SSE_MAX_STREAMS_PER_USER = env_int("SSE_MAX_STREAMS_PER_USER", 4)
         # Only bench/poll.py sets this: it adds the bare endpoint the poll is compared with.
         self.BENCH_ENDPOINTS = env_bool("BENCH_ENDPOINTS", False)
         # Browser origins allowed to call /api/v1 (app/api/cors.py); none by default.

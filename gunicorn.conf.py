@@ -26,7 +26,7 @@ from pathlib import Path
 
 bind = [f"[::]:{os.environ.get('PORT', '8000')}"]
 workers = int(os.environ.get("WEB_CONCURRENCY", "2"))
-worker_class = "web_worker.QuickStopGeventWorker"  # gevent's, quick to stop when idle
+worker_class = "web_server.QuickStopGeventWorker"  # gevent's, quick to stop when idle
 # Open connections per process, slow or idle ones included; an event stream is one, for at
 # most SSE_MAX_SECONDS, and SSE_MAX_STREAMS caps them per process.
 worker_connections = int(os.environ.get("GUNICORN_WORKER_CONNECTIONS", "1000"))
@@ -38,6 +38,7 @@ timeout = int(os.environ.get("GUNICORN_TIMEOUT", "60"))
 graceful_timeout = int(os.environ.get("GUNICORN_GRACEFUL_TIMEOUT", "30"))
 keepalive = 5
 accesslog = "-"
+logger_class = "web_server.AccessLogWithoutTickets"  # stream tickets stay out of the access log
 errorlog = "-"
 
 # Request metrics from every worker process add up in /metrics only through files in a

@@ -30,7 +30,7 @@ ERROR_DESCRIPTIONS = {
     413: "The upload, or a JSON body over MAX_JSON_BODY_KB, is over its size limit (`too_large`).",
     415: "The bytes are not a PDF (`unsupported_type`).",
     422: "The request does not match its schema (`validation_error`) or is refused as it stands.",
-    429: "Too many uploads (`rate_limited`); wait Retry-After seconds.",
+    429: "Too many requests (`rate_limited`; `too_many_streams` of yours open); wait Retry-After seconds.",
     503: "The database or the broker is down.",
 }
 # Response headers the views set, by (method, path, status); spectree has no way to declare them.

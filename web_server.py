@@ -1,4 +1,6 @@
-"""The API's gunicorn worker class (gunicorn.conf.py): gevent's, stopping within a moment when idle.
+"""The API's gunicorn classes (gunicorn.conf.py): a gevent worker that stops quickly, an access log without tickets.
+
+The worker class:
 
 gunicorn's gevent worker looks at its stop flag once a second and, once stopping, waits
 for every connection to close, kept-alive idle ones included (up to ``keepalive``
@@ -8,7 +10,12 @@ gives a kept-alive connection that carries no request ``STOP_KEEPALIVE_LINGER`` 
 answered with ``Connection: close``; then it closes it. Requests in flight keep the
 whole ``graceful_timeout``; event streams end at once (app/shutdown.py).
 
-Kept apart from ``app`` so that gunicorn's master, which imports the worker class, does
+The logger class writes the access log as gunicorn does, with the value of every
+``ticket=`` in the request line, query string and Referer replaced: a stream ticket
+(app/api/stream_tickets.py) opens a job's events, and logs go to more people and
+places than the job's owner.
+
+Kept apart from ``app`` so that gunicorn's master, which imports these classes, does
 not import the application before gevent patches the standard library in each worker.
 """
 
@@ -16,6 +23,7 @@ from __future__ import annotations
 
 import logging
 import os
+import re
 import sys
 import time
 from functools import partial
@@ -23,11 +31,13 @@ from functools import partial
 import gevent
 from gevent.pool import Pool
 from gevent.server import StreamServer
+from gunicorn.glogging import Logger
 from gunicorn.sock import ssl_context
 from gunicorn.workers.ggevent import GeventWorker
 
 STOP_POLL_SECONDS = 0.1
 STOP_KEEPALIVE_LINGER = 2.0
+TICKET_VALUE = re.compile(r"(?<![^?&;/\s])(ticket=)[^&;\s\"]*", re.IGNORECASE)
 
 
 class QuickStopGeventWorker(GeventWorker):
@@ -103,3 +113,18 @@ class QuickStopGeventWorker(GeventWorker):
             for greenlet in list(server.pool):
                 if greenlet not in self.in_request:
                     greenlet.kill(block=False)
+
+
+class AccessLogWithoutTickets(Logger):
+    """gunicorn's logger; access log lines carry ``ticket=[redacted]`` instead of a stream ticket."""
+
+    def atoms(self, resp, req, environ, request_time) -> dict:
+        atoms = super().atoms(resp, req, environ, request_time)
+        return {
+            key: redact_tickets(value) if isinstance(value, str) else value for key, value in atoms.items()
+        }
+
+
+def redact_tickets(text: str) -> str:
+    """Replace the value of each ``ticket=`` query parameter in the text."""
+    return TICKET_VALUE.sub(r"\1[redacted]", text) if "ticket=" in text.lower() else text
