@@ -15,7 +15,7 @@ from urllib.parse import urlsplit
 
 import requests
 
-LATENCY_TIMEOUT_SECONDS = 10.0  # a probe that gets no answer counts as this long
+LATENCY_TIMEOUT_SECONDS = 5.0  # a probe that gets no answer counts as this long
 
 
 class SlowClients:
