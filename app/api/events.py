@@ -4,10 +4,11 @@ A stream is a greenlet of the web process (gunicorn.conf.py), never a held datab
 connection: it reads the job row with a short-lived pooled connection every
 SSE_POLL_SECONDS, comments ``: keepalive`` after SSE_HEARTBEAT_SECONDS of silence and
 ends with a ``reconnect`` event after SSE_MAX_SECONDS, or at once when the process is
-told to stop (app/shutdown.py), so no stream holds up a shutdown. Each process serves
-at most SSE_MAX_STREAMS streams, and at most SSE_MAX_STREAMS_PER_USER of one user, so
-one user's streams cannot crowd out everyone else's: past the user's share the answer
-is 429, past the process's 503, and the client polls instead.
+told to stop (app/shutdown.py), so no stream holds up a shutdown; a stream whose client
+has hung up ends at its next look. Each process serves at most SSE_MAX_STREAMS streams,
+and a user holds at most SSE_MAX_STREAMS_PER_USER on the whole platform
+(app/api/stream_limits.py), so one user's streams cannot crowd out everyone else's:
+past the user's share the answer is 429, past the process's 503, and the client polls.
 
 ``EventSource`` cannot send headers, so besides ``Authorization: Bearer`` the stream
 accepts ``?ticket=``: a signed, single-use ticket for one user and one job, valid
@@ -19,10 +20,10 @@ from __future__ import annotations
 
 import json
 import logging
-import threading
+import socket
 import time
-from collections import Counter
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
+from functools import partial
 
 import sqlalchemy as sa
 from flask import Blueprint, Response, current_app, jsonify, request, url_for
@@ -35,6 +36,7 @@ from app.api.openapi import BEARER, api_spec, responses
 from app.api.requests import current_user_id
 from app.api.schemas.requests import EventsQuery
 from app.api.schemas.responses import StreamTicket
+from app.api.stream_limits import stream_slots
 from app.api.stream_tickets import issue_ticket, redeem_ticket
 from app.errors import ApiError
 from app.extensions import db
@@ -49,40 +51,6 @@ SUMMARY_COLUMNS = (
     Job.id, Job.owner_id, Job.status, Job.progress_percent, Job.current_step, Job.completed_chunks,
     Job.total_chunks, Job.error_code, Job.error_message, Job.updated_at,
 )  # fmt: skip
-_slots_lock = threading.Lock()
-
-
-class StreamSlots:
-    """Count the streams this process serves, in all and per user; refuse one past either limit."""
-
-    def __init__(self) -> None:
-        self._lock = threading.Lock()
-        self.open = 0
-        self.by_user: Counter[int] = Counter()
-
-    def acquire(self, user_id: int, limit: int, per_user: int) -> str | None:
-        """Take a slot for the user's stream; else say which limit is reached ("user" or "process")."""
-        with self._lock:
-            if self.by_user[user_id] >= per_user:
-                return "user"
-            if self.open >= limit:
-                return "process"
-            self.open += 1
-            self.by_user[user_id] += 1
-            return None
-
-    def release(self, user_id: int) -> None:
-        with self._lock:
-            self.open -= 1
-            self.by_user[user_id] -= 1
-            if self.by_user[user_id] <= 0:
-                del self.by_user[user_id]
-
-
-def stream_slots() -> StreamSlots:
-    """The app's stream counter, created on first use."""
-    with _slots_lock:
-        return current_app.extensions.setdefault("job_event_streams", StreamSlots())
 
 
 def job_state(connection: sa.Connection | sa.orm.Session, job_id: str) -> sa.Row | None:
@@ -149,7 +117,9 @@ def stream(job_id: str):
     owned_state(job_id, user_id)
     config = current_app.config
     slots = stream_slots()
-    refused = slots.acquire(user_id, config["SSE_MAX_STREAMS"], config["SSE_MAX_STREAMS_PER_USER"])
+    refused, lease = slots.acquire(
+        user_id, config["SSE_MAX_STREAMS"], config["SSE_MAX_STREAMS_PER_USER"], config["SSE_MAX_SECONDS"]
+    )
     if refused is not None:
         return refuse_stream(refused, config["SSE_MAX_STREAMS_PER_USER"])
     events = job_events(
@@ -158,11 +128,12 @@ def stream(job_id: str):
         config["SSE_POLL_SECONDS"],
         config["SSE_HEARTBEAT_SECONDS"],
         config["SSE_MAX_SECONDS"],
+        client_left=partial(has_hung_up, request.environ.get("gunicorn.socket")),
     )
     response = Response(events, mimetype="text/event-stream")
     response.headers["Cache-Control"] = "no-cache"
     response.headers["X-Accel-Buffering"] = "no"  # proxies must pass each event on at once
-    response.call_on_close(lambda: slots.release(user_id))
+    response.call_on_close(lambda: slots.release(user_id, lease))
     return response
 
 
@@ -177,13 +148,35 @@ def refuse_stream(limit: str, per_user: int) -> tuple[Response, int, dict[str, s
     return response, status, {"Retry-After": "5"}
 
 
+def has_hung_up(client: socket.socket | None) -> bool:
+    """Whether the client has closed its side of the connection (False when unknown)."""
+    if client is None:
+        return False
+    timeout = client.gettimeout()
+    client.settimeout(0)  # a look, not a wait (gevent's socket would wait for data despite MSG_DONTWAIT)
+    try:
+        return client.recv(1, socket.MSG_PEEK) == b""
+    except BlockingIOError:
+        return False  # connected, nothing sent: as a stream's client should be
+    except OSError:
+        return True
+    finally:
+        client.settimeout(timeout)
+
+
 def job_events(
-    engine: sa.Engine, job_id: str, poll_seconds: float, heartbeat_seconds: float, max_seconds: float
+    engine: sa.Engine,
+    job_id: str,
+    poll_seconds: float,
+    heartbeat_seconds: float,
+    max_seconds: float,
+    client_left: Callable[[], bool] = lambda: False,
 ) -> Iterator[str]:
     """Yield ``progress`` on every change, ``end`` when the job ends, ``reconnect`` at time limit or shutdown.
 
     Runs after the request context is gone, so it reads through the engine, one short
-    connection per look.
+    connection per look. It ends quietly once its client has hung up (``client_left``),
+    so the stream's slot is free again within a look, not at the next write.
     """
     started = last_sent = time.monotonic()
     yield f"retry: {RECONNECT_MS}\n\n"
@@ -214,4 +207,6 @@ def job_events(
             last_sent = now
         if shutdown.stopping.wait(min(poll_seconds, max(0.0, max_seconds - (now - started)))):
             yield sse("reconnect", {"reason": "The server is shutting down; connect again to go on."})
+            return
+        if client_left():
             return

@@ -19,6 +19,7 @@ import redis
 from flask import current_app
 from itsdangerous import BadSignature, SignatureExpired, URLSafeTimedSerializer
 
+from app.api.stream_limits import stream_redis
 from app.errors import ApiError
 
 TICKET_SALT = "job-events-ticket"  # a ticket signs nothing else with SECRET_KEY
@@ -78,9 +79,9 @@ def redeem_ticket(ticket: str, job_id: str) -> int:
 
 def claim(ticket_id: str, seconds: int) -> bool:
     """Mark a ticket id as used; False if it already was."""
-    client = claims_client()
-    if isinstance(client, LocalClaims):
-        return client.claim(ticket_id, seconds)
+    client = stream_redis()
+    if client is None:
+        return local_claims().claim(ticket_id, seconds)
     key = CLAIM_KEY.format(prefix=current_app.config["RATELIMIT_KEY_PREFIX"], ticket_id=ticket_id)
     try:
         return bool(client.set(key, 1, nx=True, ex=max(1, seconds)))
@@ -92,17 +93,10 @@ def claim(ticket_id: str, seconds: int) -> bool:
         ) from None
 
 
-_client_lock = threading.Lock()
+_claims_lock = threading.Lock()
 
 
-def claims_client() -> redis.Redis | LocalClaims:
-    """The app's store of claimed ticket ids: Redis when the platform has one, else this process."""
-    with _client_lock:
-        if "stream_ticket_claims" not in current_app.extensions:
-            url = current_app.config["REDIS_URL"]
-            current_app.extensions["stream_ticket_claims"] = (
-                redis.Redis.from_url(url, socket_timeout=2, socket_connect_timeout=2)
-                if url
-                else LocalClaims()
-            )
-        return current_app.extensions["stream_ticket_claims"]
+def local_claims() -> LocalClaims:
+    """This process's claimed ticket ids, for a platform without Redis."""
+    with _claims_lock:
+        return current_app.extensions.setdefault("stream_ticket_claims", LocalClaims())

@@ -242,3 +242,21 @@ def test_a_ticket_opens_one_stream_only(fast_streams):
     fresh = fast_streams.get(ticket_for(fast_streams, headers, job_id)["url"], buffered=False)
     assert fresh.status_code == 200
     fresh.close()
+
+
+def test_while_redis_is_down_streams_count_shares_per_process_and_tickets_wait(
+    broker_down_client, monkeypatch
+):
+    for name, value in FAST.items():
+        monkeypatch.setitem(broker_down_client.application.config, name, value)
+    monkeypatch.setitem(broker_down_client.application.config, "SSE_MAX_STREAMS_PER_USER", 1)
+    headers, job_id = queued_job(broker_down_client)  # kept pending for the sweeper
+    url = f"/api/v1/jobs/{job_id}/events"
+    first = broker_down_client.get(url, headers=headers, buffered=False)
+    assert first.status_code == 200
+    assert broker_down_client.get(url, headers=headers).status_code == 429
+    first.close()
+
+    replayable = broker_down_client.get(ticket_for(broker_down_client, headers, job_id)["url"])
+    assert replayable.status_code == 503
+    assert replayable.json["error"]["code"] == "unavailable"
