@@ -1,8 +1,9 @@
 """Configuration, read from the environment with development defaults.
 
 With nothing set, the platform runs on a SQLite file and an embedded filesystem
-Celery broker under ``instance/``, so it starts with Python alone. Production
-(``APP_ENV=production`` or ``FLASK_ENV=production``) refuses default secrets.
+Celery broker under ``instance/``, so it starts with Python alone, as a development
+setup. Once it is pointed at a real database or Redis it runs as production unless
+``APP_ENV`` says ``development`` or ``test``, and production refuses default secrets.
 """
 
 from __future__ import annotations
@@ -13,11 +14,22 @@ import socket
 from pathlib import Path
 from urllib.parse import parse_qsl, quote, urlencode, urlsplit, urlunsplit
 
+from limits import parse_many
+
 BASE_DIR = Path(__file__).resolve().parent
 INSTANCE_DIR = Path(os.environ.get("INSTANCE_DIR", BASE_DIR / "instance"))
 
 DEV_SECRET = "dev-only-secret-not-for-production-use"  # noqa: S105 - production refuses it
-MIN_SECRET_LENGTH = 32  # HMAC-SHA256 keys shorter than the hash are weak
+MIN_SECRET_LENGTH = 32  # bytes: HMAC-SHA256 keys shorter than the hash are weak
+RELAXED_ENVIRONMENTS = ("development", "test")  # APP_ENV values that accept the default secrets
+RATE_LIMIT_SETTINGS = (
+    "UPLOAD_RATE_LIMIT",
+    "UPLOAD_ADDRESS_RATE_LIMIT",
+    "LOGIN_ACCOUNT_RATE_LIMIT",
+    "LOGIN_ADDRESS_RATE_LIMIT",
+    "REGISTER_RATE_LIMIT",
+    "SEARCH_RATE_LIMIT",
+)
 TLS_REQUIRED_HOST_SUFFIXES = (".supabase.co", ".pooler.supabase.com")
 RAILWAY_PRIVATE_SUFFIX = ".railway.internal"  # resolves only inside Railway's private network
 ORIGIN_PATTERN = re.compile(r"https?://(\[[0-9A-Fa-f:.]+\]|[A-Za-z0-9.-]+)(:[0-9]{1,5})?")
@@ -62,6 +74,17 @@ def env_bool(name: str, default: bool) -> bool:
 def env_list(name: str) -> list[str]:
     """Return the comma-separated variable as a list of its non-blank items."""
     return [item.strip() for item in (env_str(name) or "").split(",") if item.strip()]
+
+
+def rate_limit_problems(limits: dict[str, str]) -> list[str]:
+    """Check that each rate limit is in Flask-Limiter's notation, e.g. ``10/hour`` or ``5 per minute``."""
+    found = []
+    for name, value in limits.items():
+        try:
+            parse_many(value)
+        except ValueError:
+            found.append(f"{name} must be a rate such as 10/hour or 30/minute; got {value!r}.")
+    return found
 
 
 def cors_origin_problems(origins: list[str]) -> list[str]:
@@ -157,9 +180,45 @@ def connection_budget(
     return processes * (pool_size + max_overflow)
 
 
-def is_production() -> bool:
-    """Tell whether the process runs as production."""
-    return "production" in {env_str("APP_ENV"), env_str("FLASK_ENV")}
+def app_environment() -> str:
+    """Return ``production``, ``development`` or ``test``: what the secret checks apply to.
+
+    Only an explicit ``APP_ENV=development`` or ``test`` relaxes them. Unset, a process
+    pointed at a database or Redis of its own (``DATABASE_URL``/``PGHOST``,
+    ``REDIS_URL``/``REDISHOST``) is production, so a deploy that forgot ``APP_ENV``
+    does not start on the public development secret; with neither, it is the local
+    development setup. Any other value (``staging``) counts as production.
+    """
+    named = (env_str("APP_ENV") or "").lower()
+    if (env_str("FLASK_ENV") or "").lower() == "production":
+        return "production"
+    if named:
+        return named if named in RELAXED_ENVIRONMENTS else "production"
+    return "production" if database_url_from_env() or redis_url_from_env() else "development"
+
+
+def secret_problems(secrets: dict[str, str | None]) -> list[str]:
+    """Refuse missing, default, short or shared secrets (production only), each with its fix."""
+    found = []
+    for name, value in secrets.items():
+        if not value:
+            found.append(f"Set {name} to a random value of at least {MIN_SECRET_LENGTH} bytes.")
+        elif value == DEV_SECRET or len(value.encode()) < MIN_SECRET_LENGTH:
+            found.append(
+                f"Set {name} to a random value of at least {MIN_SECRET_LENGTH} bytes;"
+                " production refuses the default and short ones."
+            )
+    given = [(name, value) for name, value in secrets.items() if value]
+    for index, (name, value) in enumerate(given):
+        for other, other_value in given[index + 1 :]:
+            if value == other_value:
+                found.append(f"Give {name} and {other} different values; one must not reveal the other.")
+    if found:
+        found.append(
+            'Generate each with: python -c "import secrets; print(secrets.token_urlsafe(48))".'
+            " For a local setup on PostgreSQL or Redis, set APP_ENV=development instead."
+        )
+    return found
 
 
 # Celery retries a transient failure after 1, 2, 4 ... seconds (see app/tasks.py).
@@ -253,11 +312,26 @@ class Config:
     """Settings for a running platform, read once from the environment."""
 
     def __init__(self) -> None:
-        self.PRODUCTION = is_production()
-        self.SECRET_KEY = env_str("SECRET_KEY", DEV_SECRET)
-        self.JWT_SECRET_KEY = env_str("JWT_SECRET_KEY", DEV_SECRET)
+        self.APP_ENV = app_environment()
+        self.PRODUCTION = self.APP_ENV == "production"
+        self.SECRET_KEY = env_str("SECRET_KEY", None if self.PRODUCTION else DEV_SECRET)
+        self.JWT_SECRET_KEY = env_str("JWT_SECRET_KEY", None if self.PRODUCTION else DEV_SECRET)
         self.JWT_ACCESS_TOKEN_EXPIRES = env_int("JWT_ACCESS_TOKEN_SECONDS", 3600)
         self.JWT_REFRESH_TOKEN_EXPIRES = env_int("JWT_REFRESH_TOKEN_SECONDS", 30 * 24 * 3600)
+        # Tokens travel in the Authorization header only: no cookie, so no CSRF claim (a random
+        # one would also keep a re-sent refresh token from getting the same successor).
+        self.JWT_COOKIE_CSRF_PROTECT = False
+        # A refresh token is good for one refresh (app/accounts/sessions.py). Presented again
+        # within this many seconds, it gets the same successor (two commands refreshing at
+        # once); later, it signs its whole sign-in out, since someone else holds a copy.
+        self.REFRESH_REUSE_GRACE_SECONDS = env_float("REFRESH_REUSE_GRACE_SECONDS", 10)
+        # Each process reloads the signed-out sign-ins from the database this often, so an
+        # access token stops working at most this long (plus a request) after its logout.
+        self.TOKEN_REVOCATION_CHECK_SECONDS = env_float("TOKEN_REVOCATION_CHECK_SECONDS", 30)
+        # Forwarded-for hops appended by proxies we trust (Railway's edge: 1, set in the
+        # images); the address before them is the client's. Entries further left are
+        # whatever the client wrote, and ignored.
+        self.TRUSTED_PROXY_HOPS = env_int("TRUSTED_PROXY_HOPS", 0)
 
         INSTANCE_DIR.mkdir(parents=True, exist_ok=True)
         default_db = f"sqlite:///{INSTANCE_DIR / 'docjobs.sqlite3'}"
@@ -296,6 +370,16 @@ class Config:
         self.CELERY_QUEUE = env_str("CELERY_QUEUE", "docjobs")
 
         self.UPLOAD_RATE_LIMIT = env_str("UPLOAD_RATE_LIMIT", "10/hour")
+        # Per client address, whatever accounts it uses: signing up more accounts does not
+        # buy more uploads (app/api/throttles.py).
+        self.UPLOAD_ADDRESS_RATE_LIMIT = env_str("UPLOAD_ADDRESS_RATE_LIMIT", "30/hour")
+        # Failed sign-ins per account (its normalised email, known or not) and sign-in
+        # attempts per address; sign-ups per address.
+        self.LOGIN_ACCOUNT_RATE_LIMIT = env_str("LOGIN_ACCOUNT_RATE_LIMIT", "10/minute")
+        self.LOGIN_ADDRESS_RATE_LIMIT = env_str("LOGIN_ADDRESS_RATE_LIMIT", "30/minute")
+        self.REGISTER_RATE_LIMIT = env_str("REGISTER_RATE_LIMIT", "5/hour")
+        # Each search embeds its query on the web process's CPU (about 10 ms, seconds for the first).
+        self.SEARCH_RATE_LIMIT = env_str("SEARCH_RATE_LIMIT", "60/minute")
         self.RATELIMIT_STORAGE_URI = env_str("RATELIMIT_STORAGE_URI", self.REDIS_URL or "memory://")
         self.RATELIMIT_KEY_PREFIX = env_str("RATELIMIT_KEY_PREFIX", "docjobs")
         self.RATELIMIT_HEADERS_ENABLED = False  # Retry-After is set on 429s only
@@ -305,7 +389,8 @@ class Config:
         self.HEALTH_TIMEOUT_SECONDS = env_float("HEALTH_TIMEOUT_SECONDS", 5.0)
         # Analyses of an upload that names none; unset means every registered analyzer.
         self.DEFAULT_ANALYSES = env_list("DEFAULT_ANALYSES") or None
-        # /metrics answers only "Authorization: Bearer <METRICS_TOKEN>" when it is set.
+        # /metrics answers only "Authorization: Bearer <METRICS_TOKEN>" when it is set;
+        # production refuses to start without it.
         self.METRICS_TOKEN = env_str("METRICS_TOKEN")
         # One JSON object per log line in production (for log collectors), text on a laptop.
         self.LOG_FORMAT = env_str("LOG_FORMAT", "json" if self.PRODUCTION else "text")
@@ -348,13 +433,16 @@ class Config:
         """List what stops this configuration from starting, each with its fix."""
         found = []
         if self.PRODUCTION:
-            for name in ("SECRET_KEY", "JWT_SECRET_KEY"):
-                value = getattr(self, name)
-                if value == DEV_SECRET or len(value) < MIN_SECRET_LENGTH:
-                    found.append(
-                        f"Set {name} to a random value of at least {MIN_SECRET_LENGTH} characters;"
-                        " production refuses the default."
-                    )
+            found += secret_problems(
+                {name: getattr(self, name) for name in ("SECRET_KEY", "JWT_SECRET_KEY", "METRICS_TOKEN")}
+            )
+        if self.TRUSTED_PROXY_HOPS < 0:
+            found.append("TRUSTED_PROXY_HOPS must be 0 (no proxy) or the number of proxies in front.")
+        if self.REFRESH_REUSE_GRACE_SECONDS < 0 or self.TOKEN_REVOCATION_CHECK_SECONDS <= 0:
+            found.append(
+                "REFRESH_REUSE_GRACE_SECONDS must be 0 or more, TOKEN_REVOCATION_CHECK_SECONDS above 0."
+            )
+        found += rate_limit_problems({name: getattr(self, name) for name in RATE_LIMIT_SETTINGS})
         if self.CHUNK_PAGES < 1 or self.MAX_CHUNKS_PER_JOB < 1:
             found.append("CHUNK_PAGES and MAX_CHUNKS_PER_JOB must be at least 1.")
         if self.CHUNK_SOFT_TIME_LIMIT >= self.CHUNK_HARD_TIME_LIMIT:

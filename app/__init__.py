@@ -6,12 +6,14 @@ from pathlib import Path
 
 from flask import Flask
 
+from app.accounts import init_token_revocation
 from app.analysis import UnknownAnalysis, resolve_analyses
 from app.api import build_api_blueprint
 from app.api.bench import init_bench_endpoints
 from app.api.cors import init_cors
 from app.api.errors import register_error_handlers
 from app.api.request_bodies import init_request_bodies
+from app.api.throttles import init_trusted_proxies
 from app.celery_app import celery_init_app
 from app.extensions import db, jwt, limiter, migrate
 from app.logging_setup import configure_logging, log_effective_config
@@ -42,7 +44,9 @@ def create_app(config: Config | None = None) -> Flask:
     db.init_app(app)
     migrate.init_app(app, db, directory=str(MIGRATIONS_DIR))
     jwt.init_app(app)
+    init_token_revocation(app)
     limiter.init_app(app)
+    init_trusted_proxies(app)
 
     app.register_blueprint(build_api_blueprint())
     app.register_blueprint(web_bp)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -11,6 +12,8 @@ from flask import current_app
 from sqlalchemy import text
 
 from app.extensions import db
+
+log = logging.getLogger(__name__)
 
 
 def _timed(check: Callable[[], None]) -> dict:
@@ -54,5 +57,8 @@ def check_health() -> tuple[bool, dict]:
         "database": _timed(lambda: check_database(timeout)),
         "broker": _timed(lambda: check_broker(timeout)),
     }
+    for name, checked in components.items():
+        if checked["status"] != "ok":
+            log.warning("Health: %s failed after %s ms: %s", name, checked["latency_ms"], checked["error"])
     healthy = all(c["status"] == "ok" for c in components.values())
     return healthy, components

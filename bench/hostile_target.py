@@ -99,6 +99,9 @@ class Target:
     worker: subprocess.Popen
     workdir: Path
     _users: int = field(default=0)
+    # Each user's client address, by access token: its uploads and polls come from it too,
+    # so per-address limits count each user as the client it is.
+    _addresses: dict[str, str] = field(default_factory=dict)
 
     def web_pids(self) -> list[int]:
         return [self.web.pid, *descendants(self.web.pid)]
@@ -133,12 +136,18 @@ class Target:
         login = requests.post(f"{self.api_url}/api/v1/auth/login", json=body, headers=forwarded, timeout=30)
         login.raise_for_status()
         tokens = login.json()
+        self._addresses[tokens["access_token"]] = forwarded["X-Forwarded-For"]
         return email, PASSWORD, tokens["access_token"], tokens["refresh_token"]
+
+    def _headers(self, token: str) -> dict[str, str]:
+        """The bearer token, and the address of the user it was issued to, if new_user made it."""
+        address = self._addresses.get(token)
+        return {"Authorization": f"Bearer {token}"} | ({"X-Forwarded-For": address} if address else {})
 
     def upload(self, token: str, pdf: bytes, filename: str = "doc.pdf", **form: str) -> requests.Response:
         return requests.post(
             f"{self.api_url}/api/v1/jobs",
-            headers={"Authorization": f"Bearer {token}"},
+            headers=self._headers(token),
             files={"file": (filename, pdf, "application/pdf")},
             data=form,
             timeout=120,
@@ -150,7 +159,7 @@ class Target:
         while True:
             reply = requests.get(
                 f"{self.api_url}/api/v1/jobs/{job_id}?sentences_limit=1",
-                headers={"Authorization": f"Bearer {token}"},
+                headers=self._headers(token),
                 timeout=30,
             )
             body = reply.json()

@@ -152,3 +152,15 @@ def _write_atomically(path: Path, data: bytes) -> None:
     except BaseException:
         Path(temporary).unlink(missing_ok=True)
         raise
+
+
+def make_pages_pdf(pages: list[str], font_size: float = 11.0) -> bytes:
+    """Return a PDF with one page per string, each line of it drawn exactly as given."""
+    pdf = FPDF(unit="mm", format="A4")
+    pdf.set_auto_page_break(False)
+    pdf.set_font("Helvetica", size=font_size)
+    for text in pages:
+        pdf.add_page()
+        for row, line in enumerate(text.splitlines()):
+            pdf.text(MARGIN_MM, MARGIN_MM + (row + 1) * font_size * 0.5, line)
+    return bytes(pdf.output())

@@ -5,7 +5,9 @@ Celery worker as child processes, prefixes their output with `[web]` / `[worker]
 and stops both on Ctrl-C or when either one dies.
 
 Environment: PORT (default 8000), WORKER_CONCURRENCY (default 2),
-SHUTDOWN_GRACE_SECONDS (default 30). Standard library only.
+SHUTDOWN_GRACE_SECONDS (default 30). It is a development launcher: unless APP_ENV is
+set, it sets APP_ENV=development, so it also runs on a local PostgreSQL and Redis
+(DATABASE_URL, REDIS_URL) without production secrets. Standard library only.
 """
 
 from __future__ import annotations
@@ -245,6 +247,8 @@ def main() -> int:
     concurrency = int(env_number("WORKER_CONCURRENCY", 2))
     grace_seconds = env_number("SHUTDOWN_GRACE_SECONDS", 30.0)
     os.chdir(REPO_ROOT)
+    # With DATABASE_URL or REDIS_URL set, an unset APP_ENV would mean production (config.py).
+    os.environ.setdefault("APP_ENV", "development")
 
     returncode = upgrade_database()
     if returncode != 0:

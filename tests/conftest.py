@@ -38,8 +38,7 @@ os.environ.update(
         "NO_PROXY": "127.0.0.1,localhost,::1,[::1]",
     }
 )
-os.environ.pop("APP_ENV", None)
-os.environ.pop("FLASK_ENV", None)
+os.environ.pop("FLASK_ENV", None)  # APP_ENV=test (SUITE_SETTINGS) decides
 
 
 @pytest.fixture(scope="session")

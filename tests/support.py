@@ -6,6 +6,7 @@ import io
 import json
 import os
 import secrets
+import shlex
 import signal
 import subprocess
 import sys
@@ -29,7 +30,13 @@ VENV_BIN = Path(sys.executable).parent
 # Settings the suite changes for its own speed (tests/conftest.py). A test of the shape
 # that ships starts its processes without them (shipped_env).
 SUITE_SETTINGS = {
+    # The suite's own processes point at real servers: without this they would be production.
+    "APP_ENV": "test",
     "UPLOAD_RATE_LIMIT": "10000/hour",
+    # Every in-process test signs up and in from 127.0.0.1.
+    "UPLOAD_ADDRESS_RATE_LIMIT": "10000/hour",
+    "REGISTER_RATE_LIMIT": "10000/hour",
+    "LOGIN_ADDRESS_RATE_LIMIT": "10000/minute",
     "CHUNK_PAGES": "3",
     # The ML analyzers cost up to ~30 ms a sentence on a CPU: only the tests about them ask.
     "DEFAULT_ANALYSES": "stats",
@@ -39,14 +46,35 @@ SUITE_SETTINGS = {
 SUITE_SERVERS = ("DATABASE_URL", "REDIS_URL", "CELERY_QUEUE", "RATELIMIT_KEY_PREFIX", "RATELIMIT_STORAGE_URI")
 
 
-def shipped_env(deployment: dict[str, str]) -> dict[str, str]:
-    """The environment of a process as a deployment starts it: defaults plus the given variables.
+def shipped_env(deployment: dict[str, str], dockerfile: str | None = "Dockerfile.web") -> dict[str, str]:
+    """The environment of a process as a deployment starts it: the image's ENV lines, then the given variables.
 
-    The suite's own settings are dropped, and the virtualenv's bin comes first on PATH,
-    where the image has its installed scripts.
+    The suite's own settings are dropped; the image's ENV lines (APP_ENV=production,
+    TRUSTED_PROXY_HOPS=1, ...) apply, except INSTANCE_DIR, which stays the test's; the
+    virtualenv's bin comes first on PATH, where the image has its installed scripts.
+    ``dockerfile=None`` is a process started without an image (``make run``).
     """
     env = {name: value for name, value in os.environ.items() if name not in {*SUITE_SETTINGS, *SUITE_SERVERS}}
-    return env | {"PATH": venv_first_path()} | deployment
+    image = dockerfile_env(dockerfile) if dockerfile else {}
+    image.pop("INSTANCE_DIR", None)
+    return env | image | {"PATH": venv_first_path()} | deployment
+
+
+def deployment_secrets() -> dict[str, str]:
+    """The secrets a production deployment must set: random, 32 bytes or more, all different."""
+    return {name: secrets.token_urlsafe(48) for name in ("SECRET_KEY", "JWT_SECRET_KEY", "METRICS_TOKEN")}
+
+
+def dockerfile_env(dockerfile: str) -> dict[str, str]:
+    """The variables the Dockerfile's ENV instructions set (``ENV A=1 B=2``, lines joined by ``\\``)."""
+    text = (REPO_ROOT / dockerfile).read_text().replace("\\\n", " ")
+    found: dict[str, str] = {}
+    for line in text.splitlines():
+        if line.startswith("ENV "):
+            for item in shlex.split(line[len("ENV ") :]):
+                name, _, value = item.partition("=")
+                found[name] = value
+    return found
 
 
 def venv_first_path() -> str:

@@ -10,7 +10,17 @@ import pytest
 
 from tests.support import REPO_ROOT, RUN_ID, admin_execute, database_url
 
-EXPECTED_TABLES = {"alembic_version", "users", "jobs", "chunks", "documents", "sentences", "maintenance_runs"}
+EXPECTED_TABLES = {
+    "alembic_version",
+    "users",
+    "jobs",
+    "chunks",
+    "documents",
+    "sentences",
+    "maintenance_runs",
+    "token_families",
+    "refresh_tokens",
+}
 
 
 @pytest.fixture

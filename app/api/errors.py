@@ -91,3 +91,9 @@ def _invalid_token(reason: str) -> tuple[Response, int]:
 @jwt.expired_token_loader
 def _expired_token(header: dict, payload: dict) -> tuple[Response, int]:
     return error_response("token_expired", "The token has expired; refresh it or sign in again.", 401)
+
+
+@jwt.revoked_token_loader
+def _revoked_token(header: dict, payload: dict) -> tuple[Response, int]:
+    message = "This sign-in has ended (signed out, or its refresh token was used twice); sign in again."
+    return error_response("token_revoked", message, 401)

@@ -12,6 +12,7 @@ from app.api.request_bodies import takes_uploads
 from app.api.requests import current_user_id
 from app.api.schemas.requests import JobDetailQuery, JobListQuery, UploadForm, UploadHeaders, UploadQuery
 from app.api.schemas.responses import JobDetail, JobList, JobSummary, UploadedJob
+from app.api.throttles import client_address, limit
 from app.errors import ApiError, ValidationFailed
 from app.extensions import db, limiter
 from app.jobs.control import cancel_job, delete_job, retry_job
@@ -68,6 +69,8 @@ def job_location(job: Job) -> dict[str, str]:
 @bp.post("/process-pdf-async")
 @takes_uploads
 @limiter.limit(lambda: current_app.config["UPLOAD_RATE_LIMIT"], key_func=upload_rate_key)
+# However many accounts one client signs up, its uploads share one budget.
+@limiter.limit(limit("UPLOAD_ADDRESS_RATE_LIMIT"), key_func=client_address)
 @jwt_required()
 @api_spec.validate(
     form=UploadForm,

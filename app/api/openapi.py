@@ -24,13 +24,16 @@ from app.errors import ValidationFailed
 BEARER = {"bearerAuth": []}
 ERROR_DESCRIPTIONS = {
     400: "The request could not be read: a malformed multipart body, or JSON that is not (`invalid_json`).",
-    401: "No, an invalid or an expired token (`unauthorized`, `invalid_token`, `token_expired`).",
+    401: (
+        "Wrong credentials, or no, an invalid, an expired or a revoked token (`invalid_credentials`,"
+        " `unauthorized`, `invalid_token`, `token_expired`, `token_revoked`)."
+    ),
     404: "No such job of yours (`job_not_found`).",
     409: "The job's state does not allow this (see the error code).",
     413: "The upload, or a JSON body over MAX_JSON_BODY_KB, is over its size limit (`too_large`).",
     415: "The bytes are not a PDF (`unsupported_type`).",
     422: "The request does not match its schema (`validation_error`) or is refused as it stands.",
-    429: "Too many requests (`rate_limited`; `too_many_streams` of yours open); wait Retry-After seconds.",
+    429: "Too many requests of this kind (`rate_limited`; `too_many_streams` of yours open); wait Retry-After seconds.",
     503: "The database or the broker is down.",
 }
 # Response headers the views set, by (method, path, status); spectree has no way to declare them.
@@ -49,6 +52,9 @@ RESPONSE_HEADERS = {
     ("post", "/api/v1/jobs/{job_id}/retry", "202"): ("Location",),
     ("post", "/api/v1/jobs", "429"): ("Retry-After",),
     ("post", "/api/v1/process-pdf-async", "429"): ("Retry-After",),
+    ("post", "/api/v1/auth/login", "429"): ("Retry-After",),
+    ("post", "/api/v1/auth/register", "429"): ("Retry-After",),
+    ("get", "/api/v1/jobs/{job_id}/search", "429"): ("Retry-After",),
     ("get", "/api/v1/jobs/{job_id}", "200"): ("ETag", "Cache-Control", "Retry-After"),
     ("get", "/api/v1/jobs/{job_id}", "304"): ("ETag", "Cache-Control", "Retry-After"),
     ("get", "/api/v1/jobs/{job_id}/export", "200"): ("Content-Disposition",),

@@ -23,8 +23,7 @@ def check_variables(context: Context) -> CheckResult:
         problems.append("Set REDIS_URL to the Redis broker (redis://host:6379/0).")
     if problems:
         return failed("variables", f"{len(problems)} problem(s) in the configuration", " ".join(problems))
-    environment = "production" if config.PRODUCTION else "development"
-    return passed("variables", f"DATABASE_URL, REDIS_URL and secrets set ({environment})")
+    return passed("variables", f"DATABASE_URL, REDIS_URL and secrets set (APP_ENV {config.APP_ENV})")
 
 
 def check_visibility_timeout(context: Context) -> CheckResult:

@@ -2,6 +2,12 @@
 
 Sentences come from a server-side cursor and leave as they arrive, so memory stays flat
 however long the document is. Embedding vectors are not exported.
+
+A CSV lands in a spreadsheet, which runs a cell that starts like a formula; the text
+of an uploaded PDF is the attacker's. Every text cell that starts with one of OWASP's
+formula triggers (``= + - @``, tab, carriage return) leaves with a single quote in
+front, which spreadsheets show as text and do not evaluate. Numbers the server computes
+(a negative sentiment score) stay numbers.
 """
 
 from __future__ import annotations
@@ -24,6 +30,8 @@ CSV_COLUMNS = (
     "has_pii", "pii_types", "language", "language_confidence", "analysis",
 )  # fmt: skip
 FLUSH_BYTES = 64 * 1024  # one write per this much output, not one per sentence
+# OWASP's CSV-injection rule: a cell starting with one of these is a formula to a spreadsheet.
+FORMULA_TRIGGERS = ("=", "+", "-", "@", "\t", "\r")
 
 
 def export_filename(job: Job, fmt: str) -> str:
@@ -66,11 +74,18 @@ def _csv_pieces(job: Job) -> Iterator[str]:
     writer = csv.writer(buffer)
     writer.writerow(CSV_COLUMNS)
     for sentence in stream_sentences(job.id):
-        writer.writerow(_csv_row(sentence))
+        writer.writerow([spreadsheet_safe(cell) for cell in _csv_row(sentence)])
         yield buffer.getvalue()
         buffer.seek(0)
         buffer.truncate()
     yield buffer.getvalue()
+
+
+def spreadsheet_safe(cell: object) -> object:
+    """Prefix a text cell a spreadsheet would run as a formula with a single quote."""
+    if isinstance(cell, str) and cell.startswith(FORMULA_TRIGGERS):
+        return "'" + cell
+    return cell
 
 
 def _csv_row(sentence: dict) -> list:

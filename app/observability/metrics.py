@@ -6,6 +6,9 @@ to files there and a scrape adds them up. Job and chunk figures, including the
 worker-side ones (chunk durations, pages processed, failures by error code), are read
 from the database at scrape time (app/observability/collector.py): the database is
 where workers record their work, so no worker needs an HTTP server of its own.
+
+Every label value comes from a set the server knows: a method it does not know counts
+as ``other``, a path no route matches as ``unmatched``.
 """
 
 from __future__ import annotations
@@ -13,6 +16,7 @@ from __future__ import annotations
 import hmac
 import os
 import time
+from http import HTTPStatus
 
 from flask import Blueprint, Flask, Response, current_app, g, request
 from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, Counter, Histogram, generate_latest
@@ -35,7 +39,21 @@ REQUEST_SECONDS = Histogram(
     registry=None,
 )
 
+# Label values come from these sets only: each new value is a new time series in every
+# process's file, so one taken from the client (any method name) grows /metrics without bound.
+KNOWN_METHODS = frozenset({"GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"})
+KNOWN_STATUSES = frozenset(status.value for status in HTTPStatus)
+OTHER = "other"
+
 bp = Blueprint("metrics", __name__)
+
+
+def request_labels(response: Response) -> tuple[str, str, str]:
+    """The method, URL rule and status of a request, each bounded to values the server knows."""
+    method = request.method if request.method in KNOWN_METHODS else OTHER
+    rule = request.url_rule.rule if request.url_rule else "unmatched"  # raw paths would explode
+    status = response.status_code if response.status_code in KNOWN_STATUSES else OTHER
+    return method, rule, str(status)
 
 
 def init_metrics(app: Flask) -> None:
@@ -49,8 +67,7 @@ def init_metrics(app: Flask) -> None:
     def count_request(response: Response) -> Response:
         started = g.pop("request_started", None)
         if started is not None:
-            rule = request.url_rule.rule if request.url_rule else "unmatched"  # raw paths would explode
-            labels = (request.method, rule, str(response.status_code))
+            labels = request_labels(response)
             REQUESTS.labels(*labels).inc()
             REQUEST_SECONDS.labels(*labels).observe(time.perf_counter() - started)
         return response
@@ -70,13 +87,18 @@ def build_registry() -> CollectorRegistry:
     return registry
 
 
-def check_metrics_token() -> None:
-    """Refuse a scrape without the bearer token when METRICS_TOKEN is set."""
+def presents_metrics_token() -> bool:
+    """Tell whether the request carries the metrics token; never true while METRICS_TOKEN is unset."""
     token = current_app.config.get("METRICS_TOKEN")
     if not token:
-        return
+        return False
     sent = request.headers.get("Authorization", "")
-    if not hmac.compare_digest(sent.encode(), f"Bearer {token}".encode()):
+    return hmac.compare_digest(sent.encode(), f"Bearer {token}".encode())
+
+
+def check_metrics_token() -> None:
+    """Refuse a scrape without the bearer token when METRICS_TOKEN is set."""
+    if current_app.config.get("METRICS_TOKEN") and not presents_metrics_token():
         raise ApiError(
             "unauthorized", "Send the metrics token as 'Authorization: Bearer <METRICS_TOKEN>'.", 401
         )

@@ -3,12 +3,19 @@
 from __future__ import annotations
 
 import io
+import tracemalloc
+import uuid
 
+import numpy as np
 import pytest
 from werkzeug.datastructures import FileStorage, MultiDict
 from werkzeug.test import encode_multipart
 
+from app.analysis.embeddings import DIMENSIONS, embed
+from tests.api.conftest import extra_app
 from tests.support import auth_headers, wait_for_job
+
+PDF_HEADER = b"%PDF-1.7\n"
 
 TRACEMONKEY = "pdfjs__tracemonkey.pdf"
 # Paraphrases of sentences on the given pages of the shared PDF, sharing few of their words.
@@ -120,3 +127,63 @@ def test_a_job_not_yet_completed_is_409(idle_client, shared_pdfs):
     assert accepted.status_code == 202
     error = search(idle_client, headers, accepted.json["job_id"], expect=409)["error"]
     assert error["code"] == "job_not_completed"
+
+
+def test_searches_are_rate_limited_per_user_with_retry_after(app):
+    with extra_app(SEARCH_RATE_LIMIT="2/minute") as limited_app:
+        client = limited_app.test_client()
+        headers, other = auth_headers(client), auth_headers(client)
+        path = f"/api/v1/jobs/{uuid.uuid4()}/search?q=x"
+        assert [client.get(path, headers=headers).status_code for _ in range(2)] == [404, 404]
+        refused = client.get(path, headers=headers)
+        assert refused.status_code == 429
+        assert refused.json["error"]["code"] == "rate_limited"
+        assert 0 < int(refused.headers["Retry-After"]) <= 61
+        assert client.get(path, headers=other).status_code == 404
+
+
+SYNTHETIC_SENTENCES = 40_000  # 60 MB of vectors: what loading them at once would hold, and more
+SEARCH_PEAK_BOUND_MB = 20
+
+
+def synthetic_job(idle_client, run_sql, query: str, sentences: int) -> tuple[dict[str, str], str]:
+    """A completed job of *sentences* random embeddings; the sentence at (7, 3) is the query itself."""
+    headers = auth_headers(idle_client)
+    job_id = upload_with(idle_client, headers, PDF_HEADER, "embeddings").json["job_id"]
+    run_sql("UPDATE jobs SET status = 'completed' WHERE id = :id", id=job_id)
+    rng = np.random.default_rng(11)
+    noise = rng.standard_normal((16, DIMENSIONS)).astype(np.float32)
+    noise /= np.linalg.norm(noise, axis=1, keepdims=True)
+    run_sql(
+        'INSERT INTO sentences (job_id, chunk_index, position, page, start, "end", text, analysis, embedding)'
+        " SELECT :id, i / 1000, i % 1000, i / 1000 + 1, 0, 9, 'Sentence ' || i, '{}', (:vectors)[i % 16 + 1]"
+        " FROM generate_series(0, :count - 1) AS i",
+        id=job_id,
+        count=sentences,
+        vectors=[vector.tobytes() for vector in noise],
+    )
+    exact = embed([query])[0].tobytes()
+    run_sql(
+        "UPDATE sentences SET embedding = :exact WHERE job_id = :id AND chunk_index = 7 AND position = 3",
+        id=job_id,
+        exact=exact,
+    )
+    return headers, job_id
+
+
+def test_a_search_holds_a_bounded_amount_of_memory_however_large_the_job(idle_client, run_sql):
+    query = "payment terms of the contract"
+    headers, job_id = synthetic_job(idle_client, run_sql, query, SYNTHETIC_SENTENCES)
+    search(idle_client, headers, job_id, "q=warm+up&k=1")  # loads the model first
+
+    tracemalloc.start()
+    try:
+        found = search(idle_client, headers, job_id, f"q={query}&k=3")
+        _, peak = tracemalloc.get_traced_memory()
+    finally:
+        tracemalloc.stop()
+
+    assert peak < SEARCH_PEAK_BOUND_MB * 1024 * 1024, f"peak {peak / 1024 / 1024:.1f} MB"
+    best = found["results"][0]
+    assert (best["chunk_index"], best["position"], best["page"], best["text"]) == (7, 3, 8, "Sentence 7003")
+    assert best["score"] == pytest.approx(1.0, abs=1e-3)

@@ -16,9 +16,15 @@ from werkzeug.test import encode_multipart
 from tests.support import PASSWORD
 
 
+def client_address() -> str:
+    """A random private IPv4 address: a client of its own for the API's per-address throttles."""
+    return "10." + ".".join(str(part) for part in secrets.token_bytes(3))
+
+
 class Reply(NamedTuple):
     status: int
     body: dict
+    headers: dict[str, str] = {}
 
 
 class ApiClient:
@@ -46,24 +52,30 @@ class ApiClient:
             request.add_header("Content-Type", content_type)
         try:
             with urllib.request.urlopen(request, timeout=60) as response:
-                status, raw = response.status, response.read()
+                status, raw, headers = response.status, response.read(), dict(response.headers)
         except urllib.error.HTTPError as error:
-            status, raw = error.code, error.read()
+            status, raw, headers = error.code, error.read(), dict(error.headers)
         with self._lock:
             self.answers.append((f"{method} {path.split('?')[0]}", status))
         try:
-            return Reply(status, json.loads(raw) if raw else {})
+            return Reply(status, json.loads(raw) if raw else {}, headers)
         except ValueError:
-            return Reply(status, {"unparsed": raw.decode(errors="replace")[:500]})
+            return Reply(status, {"unparsed": raw.decode(errors="replace")[:500]}, headers)
 
     def new_user(self) -> dict[str, str]:
-        """Register a user and return the Authorization header of its access token."""
+        """Register a user from a client address of its own; return the headers of its requests.
+
+        They hold the access token and the X-Forwarded-For of that address, as Railway's
+        proxy appends it: the API trusts one hop as shipped, so each user is a client of
+        its own to the per-address throttles (sign-ups, sign-ins, uploads).
+        """
+        client = {"X-Forwarded-For": client_address()}
         credentials = json.dumps({"email": f"chaos-{secrets.token_hex(5)}@example.com", "password": PASSWORD})
-        registered = self.call("POST", "/api/v1/auth/register", body=credentials.encode())
+        registered = self.call("POST", "/api/v1/auth/register", client, credentials.encode())
         assert registered.status == 201, registered
-        login = self.call("POST", "/api/v1/auth/login", body=credentials.encode())
+        login = self.call("POST", "/api/v1/auth/login", client, credentials.encode())
         assert login.status == 200, login
-        return {"Authorization": f"Bearer {login.body['access_token']}"}
+        return client | {"Authorization": f"Bearer {login.body['access_token']}"}
 
     def upload(
         self, headers: dict[str, str], data: bytes, filename: str = "doc.pdf", analyses: str | None = None

@@ -19,8 +19,16 @@ from app.jobs.queue import PROCESS_CHUNK_TASK
 from tests.chaos.http_api import ApiClient
 from tests.chaos.probes import Database
 from tests.chaos.processes import worker_tree
-from tests.chaos.servers import ApiServer, RedisServer
-from tests.support import REPO_ROOT, Worker, shipped_env
+from tests.chaos.servers import ApiServer, RedisServer, migrate
+from tests.support import (
+    REPO_ROOT,
+    RUN_ID,
+    Worker,
+    admin_execute,
+    database_url,
+    deployment_secrets,
+    shipped_env,
+)
 
 # Put first on a worker's PYTHONPATH, it makes chosen PDFs crash their process (inject/sitecustomize.py).
 FAULT_INJECTION = {"PYTHONPATH": os.pathsep.join([str(Path(__file__).parent / "inject"), str(REPO_ROOT)])}
@@ -47,20 +55,28 @@ class Stack:
 
     redis: RedisServer
     database: Database
-    env: dict[str, str]  # what a deployment sets: where the database and Redis are
+    env: dict[str, str]  # what a deployment sets: where the database and Redis are, its secrets
     api: ApiClient
     api_server: ApiServer
 
     @classmethod
     @contextmanager
-    def running(cls, name: str, database_url: str, workdir: Path) -> Iterator[Stack]:
-        """Start Redis and the API for a migrated database; stop them afterwards."""
+    def running(
+        cls, name: str, database_url: str, workdir: Path, timing: dict[str, str] | None = None
+    ) -> Iterator[Stack]:
+        """Start Redis and the API for a migrated database; stop them afterwards.
+
+        ``timing``: timing settings the API (and the stack's workers) run with instead of
+        the defaults; tests/README.md lists which and why.
+        """
         redis_server = RedisServer(workdir)
         redis_server.start()
         env = {"DATABASE_URL": database_url, "REDIS_URL": redis_server.url(), "INSTANCE_DIR": str(workdir)}
+        env |= deployment_secrets() | (timing or {})
         database = Database(database_url)
         try:
-            with ApiServer.started(shipped_env(env), workdir / f"gunicorn-{name}.log") as api_server:
+            api_env = shipped_env(env, "Dockerfile.web")
+            with ApiServer.started(api_env, workdir / f"gunicorn-{name}.log") as api_server:
                 yield cls(redis_server, database, env, ApiClient(api_server.base_url, ANALYSES), api_server)
         finally:
             database.close()
@@ -73,7 +89,8 @@ class Stack:
         deployment = self.env | {"WORKER_CONCURRENCY": str(concurrency)}
         if inject_faults:
             deployment |= FAULT_INJECTION
-        return worker_tree(shipped_env(deployment | {key: str(value) for key, value in timing.items()}))
+        deployment |= {key: str(value) for key, value in timing.items()}
+        return worker_tree(shipped_env(deployment, "Dockerfile.railway-worker"))
 
     def fast_worker(self, concurrency: int = 2, **timing: object) -> AbstractContextManager[Worker]:
         """A worker that recovers in seconds (FAST_RECOVERY, then the given timing settings)."""
@@ -97,3 +114,20 @@ def module_workdir(module_name: str) -> tuple[str, Path]:
     workdir = Path(os.environ["INSTANCE_DIR"]) / f"chaos-{name}"
     workdir.mkdir(exist_ok=True)
     return name, workdir
+
+
+@contextmanager
+def stack_for_module(module_name: str, timing: dict[str, str] | None = None) -> Iterator[Stack]:
+    """A platform of the module's own on a fresh database of the test server, dropped afterwards.
+
+    ``timing``: timing settings it runs with instead of the defaults (tests/README.md).
+    """
+    name, workdir = module_workdir(module_name)
+    database = f"docjobs_chaos_{name.replace('-', '_')}_{RUN_ID}"
+    admin_execute(f'CREATE DATABASE "{database}"')
+    try:
+        migrate(database_url(database))
+        with Stack.running(name, database_url(database), workdir, timing) as running:
+            yield running
+    finally:
+        admin_execute(f'DROP DATABASE IF EXISTS "{database}" WITH (FORCE)')

@@ -47,9 +47,10 @@ def stack(cluster: PostgresCluster) -> Iterator[Stack]:
         yield running
 
 
-@pytest.mark.timeout(90)
+@pytest.mark.timeout(120)
 def test_a_job_completes_while_its_database_connections_are_terminated_again_and_again(stack):
-    pdf = make_text_pdf(200, chars_per_page=10_000, seed=100)  # 100 dense chunks: seconds of work
+    # 50 dense chunks at the shipped CHUNK_PAGES (10): seconds of work, room for many cuts.
+    pdf = make_text_pdf(500, chars_per_page=10_000, seed=100)
     headers = stack.api.new_user()
     cuts = 0
     # Lost connections are the worker's own to recover from: the reaper, which would mask a
@@ -62,7 +63,7 @@ def test_a_job_completes_while_its_database_connections_are_terminated_again_and
             # Every backend but this one: workers, heartbeats, beat's tasks and the API.
             cuts += stack.database.value(TERMINATE_OTHERS) > 0
             time.sleep(0.1)
-        stack.database.wait_for_jobs([job_id], timeout=15)
+        stack.database.wait_for_jobs([job_id], timeout=60)
 
     assert cuts >= 10, "the job ended before its connections were cut often enough"
     assert_completed_exactly_once(stack.database, job_id, pdf)
@@ -90,7 +91,7 @@ def test_a_connection_cut_while_a_chunk_copies_its_sentences_is_retried_at_once(
 
 @pytest.mark.timeout(90)
 def test_a_job_completes_across_a_database_crash_and_restart(stack, cluster):
-    pdf = make_text_pdf(60, seed=101)  # 30 chunks
+    pdf = make_text_pdf(300, seed=101)  # 30 chunks at the shipped CHUNK_PAGES (10)
     headers = stack.api.new_user()
     with stack.fast_worker():
         job_id = stack.api.upload(headers, pdf, "restarted.pdf").body["job_id"]

@@ -39,7 +39,15 @@ from tests.deploy.test_container_commands import (
     stop,
     wait_until,
 )
-from tests.support import RUN_ID, TEST_REDIS_URL, admin_execute, database_url, dockerfile_command, shipped_env
+from tests.support import (
+    RUN_ID,
+    TEST_REDIS_URL,
+    admin_execute,
+    database_url,
+    deployment_secrets,
+    dockerfile_command,
+    shipped_env,
+)
 
 QUICK_STOP_SECONDS = 3  # issue 10: what a redeploy or a Ctrl-C may cost while no task runs
 RECONNECT = ("reconnect", {"reason": "The server is shutting down; connect again to go on."})
@@ -49,7 +57,7 @@ IDLE_QUEUE = QUEUE + "-idle"  # where the streamed jobs wait: nothing reads it
 
 @pytest.fixture
 def servers() -> Iterator[dict[str, str]]:
-    """What a deployment sets: a fresh, migrated database of the test's own and the test Redis."""
+    """Where the platform runs: a fresh, migrated database of the test's own and the test Redis."""
     name = f"docjobs_quick_stop_{RUN_ID}"
     admin_execute(f'CREATE DATABASE "{name}"')
     try:
@@ -60,9 +68,13 @@ def servers() -> Iterator[dict[str, str]]:
         admin_execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
 
 
-def waiting_job(servers: dict[str, str]) -> tuple[dict[str, str], str]:
-    """A new user's Authorization header and a job of theirs that stays queued: its stream stays open."""
-    with extra_app(DATABASE_URL=servers["DATABASE_URL"], CELERY_QUEUE=IDLE_QUEUE) as idle_app:
+def waiting_job(deployment: dict[str, str]) -> tuple[dict[str, str], str]:
+    """A new user's Authorization header and a job of theirs that stays queued: its stream stays open.
+
+    The token is signed with the deployment's JWT_SECRET_KEY, or the development one if it has none.
+    """
+    secret = {"JWT_SECRET_KEY": deployment["JWT_SECRET_KEY"]} if "JWT_SECRET_KEY" in deployment else {}
+    with extra_app(DATABASE_URL=deployment["DATABASE_URL"], CELERY_QUEUE=IDLE_QUEUE, **secret) as idle_app:
         return queued_job(idle_app.test_client())
 
 
@@ -125,10 +137,11 @@ def assert_stopped_quickly(process: subprocess.Popen, seconds: float, what: str)
 def test_idle_api_stops_at_once_and_tells_open_streams_to_reconnect(servers):
     port = free_port()
     command = dockerfile_command("Dockerfile.web", "CMD")
-    with container_process("web", command, shipped_env(servers | {"PORT": str(port)})) as web:
+    deployment = servers | deployment_secrets() | {"PORT": str(port)}
+    with container_process("web", command, shipped_env(deployment, "Dockerfile.web")) as web:
         base_url = f"http://127.0.0.1:{port}"
         wait_until(lambda: healthy(base_url), 60, web, "gunicorn")
-        with closing(OpenStream(base_url, *waiting_job(servers))) as stream:
+        with closing(OpenStream(base_url, *waiting_job(deployment))) as stream:
             stream.wait_for("progress")
             seconds = stop(web, "gunicorn")
             assert stream.ended(), stream.received
@@ -140,7 +153,8 @@ def test_idle_api_stops_at_once_and_tells_open_streams_to_reconnect(servers):
 
 def test_idle_worker_stops_at_once_without_waiting_out_the_soft_shutdown(servers):
     command = dockerfile_command("Dockerfile.railway-worker", "ENTRYPOINT")
-    with container_process("worker", command, shipped_env(servers)) as worker:
+    deployment = servers | deployment_secrets()
+    with container_process("worker", command, shipped_env(deployment, "Dockerfile.railway-worker")) as worker:
         wait_until(lambda: " ready." in log_of(worker), 60, worker, "The worker")
         seconds = stop(worker, "The worker")
 
@@ -151,7 +165,9 @@ def test_idle_worker_stops_at_once_without_waiting_out_the_soft_shutdown(servers
 def test_idle_make_run_stops_on_ctrl_c_with_a_stream_open(servers):
     port = free_port()
     command = [sys.executable, "scripts/dev.py"]  # what `make run` runs
-    with container_process("make-run", command, shipped_env(servers | {"PORT": str(port)})) as launcher:
+    # A developer's local PostgreSQL and Redis, no APP_ENV, no secrets: make run still starts.
+    env = shipped_env(servers | {"PORT": str(port)}, dockerfile=None)
+    with container_process("make-run", command, env) as launcher:
         base_url = f"http://127.0.0.1:{port}"
         ready = ("Platform running", "[worker] ", " ready.")  # the API answers; the worker is ready
         wait_until(lambda: all(line in log_of(launcher) for line in ready), 60, launcher, "make run")
@@ -171,7 +187,7 @@ def test_idle_make_run_on_the_local_default_stops_on_ctrl_c(tmp_path):
     # whose polling loop made Celery's own stop take over 5 s.
     port = free_port()
     command = [sys.executable, "scripts/dev.py"]  # what `make run` runs
-    env = shipped_env({"PORT": str(port), "INSTANCE_DIR": str(tmp_path)})
+    env = shipped_env({"PORT": str(port), "INSTANCE_DIR": str(tmp_path)}, dockerfile=None)
     with container_process("make-run-local", command, env) as launcher:
         ready = ("Platform running", "[worker] ", " ready.")
         wait_until(lambda: all(line in log_of(launcher) for line in ready), 90, launcher, "make run")

@@ -1,4 +1,4 @@
-"""Hostile clients against platforms started as they ship (issue 11); each module gets its own."""
+"""Attacks on the platform as it ships: each module gets a platform of its own (tests/chaos/stack.py)."""
 
 from __future__ import annotations
 
@@ -6,20 +6,29 @@ from collections.abc import Iterator
 
 import pytest
 
-from tests.chaos.servers import migrate
-from tests.chaos.stack import Stack, module_workdir
-from tests.support import RUN_ID, admin_execute, database_url
+from tests.chaos.stack import Stack, stack_for_module
+
+# Timing settings the accounts attacks shorten, and only these (tests/README.md): a reused
+# refresh token's grace, and how often each process reloads the revoked sign-ins.
+ACCOUNTS_TIMING = {"REFRESH_REUSE_GRACE_SECONDS": "3", "TOKEN_REVOCATION_CHECK_SECONDS": "1"}
+
+
+@pytest.fixture(scope="module")
+def outputs_stack(request: pytest.FixtureRequest) -> Iterator[Stack]:
+    """The platform the outputs attacks (CSV, /health, /metrics, uploads) are aimed at."""
+    with stack_for_module(request.module.__name__) as running:
+        yield running
+
+
+@pytest.fixture(scope="module")
+def accounts_stack(request: pytest.FixtureRequest) -> Iterator[Stack]:
+    """The API as Dockerfile.web starts it, with the shipped limits, on a fresh database."""
+    with stack_for_module(request.module.__name__, ACCOUNTS_TIMING) as running:
+        yield running
 
 
 @pytest.fixture(scope="module")
 def server_stack(request: pytest.FixtureRequest) -> Iterator[Stack]:
-    """Private Redis, a fresh database and the API as Dockerfile.web's CMD starts it, for one module."""
-    name, workdir = module_workdir(request.module.__name__)
-    database = f"docjobs_hostile_{name.replace('-', '_')}_{RUN_ID}"
-    admin_execute(f'CREATE DATABASE "{database}"')
-    try:
-        migrate(database_url(database))
-        with Stack.running(name, database_url(database), workdir) as running:
-            yield running
-    finally:
-        admin_execute(f'DROP DATABASE IF EXISTS "{database}" WITH (FORCE)')
+    """The API as Dockerfile.web's CMD starts it (server attacks: bodies, slow clients, streams)."""
+    with stack_for_module(request.module.__name__) as running:
+        yield running

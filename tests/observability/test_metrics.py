@@ -5,15 +5,17 @@ from __future__ import annotations
 import math
 import os
 import re
+import secrets
 import subprocess
 import sys
 import time
+from http import HTTPStatus
 
 import pytest
 from prometheus_client import generate_latest
 from prometheus_client.parser import text_string_to_metric_families
 
-from app.observability.metrics import build_registry
+from app.observability.metrics import KNOWN_METHODS, build_registry
 from tests.maintenance_lease import maintenance_held, run_finished_ago, wait_for_finished_run
 from tests.support import REPO_ROOT, auth_headers, upload, wait_for_job
 
@@ -168,3 +170,19 @@ def test_request_counts_of_several_processes_add_up(app, monkeypatch, tmp_path):
     with app.app_context():
         metrics = generate_latest(build_registry()).decode()
     assert 'docjobs_http_requests_total{endpoint="/probe",method="GET",status="200"} 2.0' in metrics
+
+
+def test_methods_the_server_does_not_know_count_as_other(client):
+    methods = [f"X{secrets.token_hex(3).upper()}" for _ in range(20)]
+    for method in methods:
+        assert client.open("/api/v1/jobs", method=method).status_code == 405
+    samples = scrape(client)
+    requests = [dict(labels) for name, labels in samples if name == "docjobs_http_requests_total"]
+    assert {labels["method"] for labels in requests} <= KNOWN_METHODS | {"other"}
+    assert value(
+        samples, "docjobs_http_requests_total", method="other", endpoint="unmatched", status="405"
+    ) >= len(methods)
+    rules = {rule.rule for rule in client.application.url_map.iter_rules()}
+    for labels in requests:
+        assert labels["endpoint"] == "unmatched" or labels["endpoint"] in rules
+        assert labels["status"] == "other" or HTTPStatus(int(labels["status"]))

@@ -53,11 +53,6 @@ class Tokens(BaseModel):
     token_type: Literal["Bearer"]
 
 
-class AccessToken(BaseModel):
-    access_token: str
-    token_type: Literal["Bearer"]
-
-
 class JobError(BaseModel):
     code: str
     message: str | None
@@ -164,9 +159,21 @@ class ChunkList(BaseModel):
     chunks: list[ChunkView]
 
 
+class ComponentHealth(BaseModel):
+    """One dependency's check; its details only for a caller with the metrics token."""
+
+    status: Literal["ok", "error"]
+    error: str = Field(
+        None, description="With the metrics token, when the check failed: the exception, in words."
+    )
+    latency_ms: float = Field(None, description="With the metrics token: how long the check took.")
+
+
 class Health(BaseModel):
     status: Literal["ok", "unavailable"]
-    components: dict[str, dict[str, Any]]
+    components: dict[str, ComponentHealth] = Field(
+        description="`database` and `broker`. Without the metrics token, each has its `status` only."
+    )
 
 
 class StreamTicket(BaseModel):

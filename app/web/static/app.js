@@ -37,12 +37,13 @@
     unsupported_type: "This file is not a PDF. Only PDF documents can be analysed (the file's content counts, not its name).",
     too_large: "This file is larger than the server's upload limit.",
     empty_file: "This file is empty: it has no bytes.",
-    rate_limited: "You have uploaded many files in a short time. Wait a minute and try again.",
+    rate_limited: "Too many attempts in a short time. Wait a minute and try again.",
     idempotency_key_reused: "This upload was mixed up with another file. Try again.",
     email_taken: "An account with this email already exists. Sign in instead.",
     invalid_credentials: "The email or the password is wrong.",
     token_expired: "Your session has expired. Sign in again.",
     invalid_token: "Your session is no longer valid. Sign in again.",
+    token_revoked: "You were signed out. Sign in again.",
     unauthorized: "Sign in first.",
     job_not_found: "This document no longer exists.",
     job_not_cancellable: "This document has already finished, so there is nothing to cancel.",
@@ -648,7 +649,11 @@
 
   function start() {
     $("auth-form").addEventListener("submit", onAuthSubmit);
-    $("sign-out").addEventListener("click", () => signOut());
+    $("sign-out").addEventListener("click", () => {
+      // Revoke the sign-in on the server too; the page forgets it whatever the answer.
+      if (session.refresh) request("/auth/logout", { method: "POST", bearer: session.refresh }).catch(() => {});
+      signOut();
+    });
     $("refresh-jobs").addEventListener("click", loadJobs);
     $("search-form").addEventListener("submit", onSearch);
     wireDropZone();
