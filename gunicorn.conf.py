@@ -9,7 +9,7 @@ its request arrives, so clients that send a byte at a time (slowloris) cannot ta
 server from everyone else: with 200 of them sending one byte every 2 s, ``/health`` and a
 poll answer as fast as when idle (tests/hostile/test_server_slow_clients.py). The
 threaded worker read each request in one of its four threads, and ten such clients
-stopped it. psycopg2 waits cooperatively (psycogreen, ``post_worker_init``), and the
+stopped it. psycopg2 waits cooperatively (``post_worker_init``), and the
 CPU-bound parts of a request (password hashing, loading the embedding model and
 embedding a search query) run in real threads (app/concurrency.py), so they do not
 stall the other requests of their process. Waitress, which buffers whole requests in its
@@ -66,9 +66,11 @@ def post_worker_init(worker):
     gevent has patched the standard library by now; psycopg2, a C extension, blocks
     the whole process on each query unless it is told to hand its waits to gevent.
     """
-    from psycogreen.gevent import patch_psycopg
+    from psycopg2.extensions import set_wait_callback
 
-    patch_psycopg()
+    from app.concurrency import wait_cooperatively
+
+    set_wait_callback(wait_cooperatively)
     stop_gracefully = signal.getsignal(signal.SIGTERM)
 
     def stop_gracefully_and_end_streams(signum, frame):

@@ -12,6 +12,7 @@ function is simply called.
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable
 from typing import ParamSpec, TypeVar
 
@@ -35,3 +36,34 @@ def run_in_thread(function: Callable[P, R], *args: P.args, **kwargs: P.kwargs) -
     import gevent
 
     return gevent.get_hub().threadpool.apply(function, args, kwargs)
+
+
+def wait_cooperatively(connection, timeout: float | None = None) -> None:
+    """psycopg2's wait callback under gevent: wait for the server in the event loop, not the process.
+
+    As psycogreen's, and in addition a connection attempt gives up after its
+    ``connect_timeout`` (DB_CONNECT_TIMEOUT): libpq ignores that setting once the
+    connection is made without blocking, so an unanswering server held a request, and
+    /health, until TCP gave up, minutes later, instead of 5 s.
+    """
+    import psycopg2
+    from gevent.socket import wait_read, wait_write
+    from psycopg2 import extensions
+
+    deadline = connect_deadline(connection) if connection.status == extensions.STATUS_SETUP else None
+    while (state := connection.poll()) != extensions.POLL_OK:
+        remaining = None if deadline is None else deadline - time.monotonic()
+        if remaining is not None and remaining <= 0:
+            connection.close()
+            raise psycopg2.OperationalError("timeout expired while connecting (DB_CONNECT_TIMEOUT)")
+        wait = wait_read if state == extensions.POLL_READ else wait_write
+        try:
+            wait(connection.fileno(), timeout=remaining)
+        except TimeoutError:
+            continue  # the loop's next look raises
+
+
+def connect_deadline(connection) -> float | None:
+    """When a connection attempt must have succeeded, from its connect_timeout (None: no limit)."""
+    seconds = int(connection.info.dsn_parameters.get("connect_timeout") or 0)
+    return time.monotonic() + seconds if seconds > 0 else None
