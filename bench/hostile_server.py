@@ -320,8 +320,9 @@ def first_event_seconds(api_url: str, auth: dict[str, str], job_id: str) -> floa
 def attack_streams_of_one_user(target: Target) -> dict[str, object]:
     """One user opens 8 event streams, then another user opens one: statuses."""
     first, second = target.new_user()[2], target.new_user()[2]
-    first_job = target.upload(first, make_text_pdf(1, seed=41), analyses="stats").json()["job_id"]
-    second_job = target.upload(second, make_text_pdf(1, seed=43), analyses="stats").json()["job_id"]
+    # Long jobs: a stream stays open while its job runs (the platform's worker takes them at once).
+    first_job = target.upload(first, make_text_pdf(400, seed=41), analyses="stats").json()["job_id"]
+    second_job = target.upload(second, make_text_pdf(400, seed=43), analyses="stats").json()["job_id"]
     statuses = open_streams(target.api_url, bearer(first), first_job, 8, then=(bearer(second), second_job))
     return {"first_user_8_streams": ", ".join(map(str, statuses[:-1])), "second_user_stream": statuses[-1]}
 
