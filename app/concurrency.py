@@ -50,17 +50,36 @@ def wait_cooperatively(connection, timeout: float | None = None) -> None:
     from gevent.socket import wait_read, wait_write
     from psycopg2 import extensions
 
-    deadline = connect_deadline(connection) if connection.status == extensions.STATUS_SETUP else None
-    while (state := connection.poll()) != extensions.POLL_OK:
+    connecting = connection.status == extensions.STATUS_SETUP
+    deadline = connect_deadline(connection) if connecting else None
+    while (state := poll_naming_server(connection, connecting)) != extensions.POLL_OK:
         remaining = None if deadline is None else deadline - time.monotonic()
         if remaining is not None and remaining <= 0:
             connection.close()
-            raise psycopg2.OperationalError("timeout expired while connecting (DB_CONNECT_TIMEOUT)")
+            raise psycopg2.OperationalError(
+                f"{server_of(connection)} failed: timeout expired while connecting (DB_CONNECT_TIMEOUT)"
+            )
         wait = wait_read if state == extensions.POLL_READ else wait_write
         try:
             wait(connection.fileno(), timeout=remaining)
         except TimeoutError:
             continue  # the loop's next look raises
+
+
+def poll_naming_server(connection, connecting: bool) -> int:
+    """Poll the connection; a failed connection attempt says which server it tried, as a blocking one does."""
+    import psycopg2
+
+    try:
+        return connection.poll()
+    except psycopg2.OperationalError as error:
+        if not connecting:
+            raise
+        raise psycopg2.OperationalError(f"{server_of(connection)} failed: {error}") from error
+
+
+def server_of(connection) -> str:
+    return f'connection to server at "{connection.info.host}", port {connection.info.port}'
 
 
 def connect_deadline(connection) -> float | None:
