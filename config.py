@@ -346,6 +346,8 @@ class Config:
         self.MAX_UPLOAD_BYTES = env_int("MAX_UPLOAD_MB", 50) * 1024 * 1024
         # Werkzeug answers 413 itself past this; a little slack for multipart framing.
         self.MAX_CONTENT_LENGTH = self.MAX_UPLOAD_BYTES + 64 * 1024
+        # Every other body (JSON) is refused past this before it is read in full or parsed.
+        self.MAX_JSON_BODY_BYTES = env_int("MAX_JSON_BODY_KB", 64) * 1024
         self.MAX_PAGES = env_int("MAX_PAGES", 10_000)
         # A page's text, and a job's sentences, beyond which the job fails with too_much_text:
         # a dense real page holds under 10,000 characters; a 3,000-page book under 100,000 sentences.
@@ -412,12 +414,14 @@ class Config:
         self.POLL_PROCESSING_MS = env_int("POLL_PROCESSING_MS", 1000)
         # Rendered details of ended jobs kept per process, so repeated full polls skip the render.
         self.POLL_CACHE_MB = env_int("POLL_CACHE_MB", 32)
-        # Progress streams (app/api/events.py); each open stream holds a gunicorn thread.
+        # Progress streams (app/api/events.py); each open stream is a greenlet of a web process.
         self.SSE_POLL_SECONDS = env_float("SSE_POLL_SECONDS", 1.0)
         self.SSE_HEARTBEAT_SECONDS = env_float("SSE_HEARTBEAT_SECONDS", 15.0)
         self.SSE_MAX_SECONDS = env_float("SSE_MAX_SECONDS", 300.0)
         self.SSE_TICKET_SECONDS = env_int("SSE_TICKET_SECONDS", 60)
-        self.SSE_MAX_STREAMS = env_int("SSE_MAX_STREAMS", max(1, env_int("GUNICORN_THREADS", 4) // 2))
+        self.SSE_MAX_STREAMS = env_int("SSE_MAX_STREAMS", 100)  # per web process
+        # One user's share of a process's streams: a few open tabs, never everyone's streams.
+        self.SSE_MAX_STREAMS_PER_USER = env_int("SSE_MAX_STREAMS_PER_USER", 4)
         # Only bench/poll.py sets this: it adds the bare endpoint the poll is compared with.
         self.BENCH_ENDPOINTS = env_bool("BENCH_ENDPOINTS", False)
         # Browser origins allowed to call /api/v1 (app/api/cors.py); none by default.

@@ -12,6 +12,7 @@ from app.api import build_api_blueprint
 from app.api.bench import init_bench_endpoints
 from app.api.cors import init_cors
 from app.api.errors import register_error_handlers
+from app.api.request_bodies import init_request_bodies
 from app.api.throttles import init_trusted_proxies
 from app.celery_app import celery_init_app
 from app.extensions import db, jwt, limiter, migrate
@@ -52,6 +53,7 @@ def create_app(config: Config | None = None) -> Flask:
     init_bench_endpoints(app)
     register_error_handlers(app)
     init_observability(app)
+    init_request_bodies(app)  # after the request id and timer: a refused body is logged and counted
     init_cors(app)
     init_security_headers(app)
     celery_init_app(app)

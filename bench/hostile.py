@@ -34,7 +34,11 @@ RESULTS_DIR = BENCH_DIR / "results"
 
 def attack_modules(only: list[str]) -> list:
     names = sorted(path.stem for path in BENCH_DIR.glob("hostile_*.py") if path.stem != "hostile_target")
-    return [importlib.import_module(f"bench.{name}") for name in names if not only or name.removeprefix("hostile_") in only]
+    return [
+        importlib.import_module(f"bench.{name}")
+        for name in names
+        if not only or name.removeprefix("hostile_") in only
+    ]
 
 
 def run_area(module, source: Path, workdir: Path, attacks: list[str]) -> dict[str, dict]:
@@ -78,7 +82,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--compare", nargs=2, metavar=("BEFORE", "AFTER"), help="print two labels' figures")
     args = parser.parse_args(argv)
     if args.compare:
-        before, after = (json.loads((RESULTS_DIR / f"hostile-{label}.json").read_text()) for label in args.compare)
+        before, after = (
+            json.loads((RESULTS_DIR / f"hostile-{label}.json").read_text()) for label in args.compare
+        )
         compare(before, after)
         return 0
 
@@ -88,7 +94,9 @@ def main(argv: list[str] | None = None) -> int:
     for module in attack_modules(args.area):
         area = module.__name__.rsplit("_", 1)[-1]
         print(f"[{area}] on {args.source.resolve()} (logs in {workroot / area})", flush=True)
-        results[area] = results.get(area, {}) | run_area(module, args.source.resolve(), workroot / area, args.attack)
+        results[area] = results.get(area, {}) | run_area(
+            module, args.source.resolve(), workroot / area, args.attack
+        )
         RESULTS_DIR.mkdir(parents=True, exist_ok=True)
         results_path.write_text(json.dumps(results, indent=2))
     print(f"Written to {results_path}")

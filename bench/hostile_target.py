@@ -129,7 +129,9 @@ class Target:
         email = f"bench-{secrets.token_hex(5)}@example.com"
         forwarded = {"X-Forwarded-For": self.client_address()}
         body = {"email": email, "password": PASSWORD}
-        registered = requests.post(f"{self.api_url}/api/v1/auth/register", json=body, headers=forwarded, timeout=30)
+        registered = requests.post(
+            f"{self.api_url}/api/v1/auth/register", json=body, headers=forwarded, timeout=30
+        )
         registered.raise_for_status()
         login = requests.post(f"{self.api_url}/api/v1/auth/login", json=body, headers=forwarded, timeout=30)
         login.raise_for_status()
@@ -216,7 +218,17 @@ def started_target(source: Path, workdir: Path) -> Iterator[Target]:
     workdir.mkdir(parents=True, exist_ok=True)
     redis_port = free_port()
     redis_server = subprocess.Popen(
-        ["redis-server", "--port", str(redis_port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no"],
+        [
+            "redis-server",
+            "--port",
+            str(redis_port),
+            "--bind",
+            "127.0.0.1",
+            "--save",
+            "",
+            "--appendonly",
+            "no",
+        ],
         stdout=(workdir / "redis.log").open("w"),
         stderr=subprocess.STDOUT,
         start_new_session=True,
@@ -257,7 +269,11 @@ def started_target(source: Path, workdir: Path) -> Iterator[Target]:
         processes.append(worker)
         api_url = f"http://127.0.0.1:{port}"
         wait_until(lambda: _api_answers(api_url, web), 60, f"the API answers (see {workdir / 'web.log'})")
-        wait_until(lambda: " ready." in worker_log.read_text(errors="replace"), 90, f"the worker is ready ({worker_log})")
+        wait_until(
+            lambda: " ready." in worker_log.read_text(errors="replace"),
+            90,
+            f"the worker is ready ({worker_log})",
+        )
         yield Target(api_url, web_env, web, worker, workdir)
     finally:
         for process in reversed(processes):

@@ -221,7 +221,7 @@ def gunicorn_settings(log_path: Path) -> str:
     lines = log_path.read_text(errors="replace").splitlines()
     worker_class = next((line.split("Using worker: ")[1] for line in lines if "Using worker: " in line), "?")
     processes = sum("Booting worker with pid" in line for line in lines)
-    return f"{processes} processes, worker class {worker_class}, GUNICORN_THREADS={os.environ.get('GUNICORN_THREADS', '4')}"
+    return f"{processes} processes, worker class {worker_class}"
 
 
 def print_report(results: dict) -> None:

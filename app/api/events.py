@@ -1,30 +1,33 @@
 """Server-Sent Events: a job's progress pushed to the client until the job ends.
 
-A stream holds one gunicorn thread (worker class ``gthread``), never a database
+A stream is a greenlet of the web process (gunicorn.conf.py), never a held database
 connection: it reads the job row with a short-lived pooled connection every
 SSE_POLL_SECONDS, comments ``: keepalive`` after SSE_HEARTBEAT_SECONDS of silence and
 ends with a ``reconnect`` event after SSE_MAX_SECONDS, or at once when the process is
-told to stop (app/shutdown.py), so no stream holds up a shutdown. Each process serves
-at most SSE_MAX_STREAMS streams at once, so streams cannot take every thread from the
-API; past that it answers 503 and the client polls instead.
+told to stop (app/shutdown.py), so no stream holds up a shutdown; a stream whose client
+has hung up ends at its next look. Each process serves at most SSE_MAX_STREAMS streams,
+and a user holds at most SSE_MAX_STREAMS_PER_USER on the whole platform
+(app/api/stream_limits.py), so one user's streams cannot crowd out everyone else's:
+past the user's share the answer is 429, past the process's 503, and the client polls.
 
 ``EventSource`` cannot send headers, so besides ``Authorization: Bearer`` the stream
-accepts ``?ticket=``: a signed ticket for one user and one job, valid SSE_TICKET_SECONDS,
-from ``POST /jobs/<id>/events/ticket``. Long-lived tokens stay out of URLs and logs.
+accepts ``?ticket=``: a signed, single-use ticket for one user and one job, valid
+SSE_TICKET_SECONDS, from ``POST /jobs/<id>/events/ticket`` (app/api/stream_tickets.py).
+Long-lived tokens stay out of URLs, and the access log leaves tickets out (web_server.py).
 """
 
 from __future__ import annotations
 
 import json
 import logging
-import threading
+import socket
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
+from functools import partial
 
 import sqlalchemy as sa
 from flask import Blueprint, Response, current_app, jsonify, request, url_for
 from flask_jwt_extended import jwt_required, verify_jwt_in_request
-from itsdangerous import BadSignature, SignatureExpired, URLSafeTimedSerializer
 from sqlalchemy.exc import SQLAlchemyError
 
 from app import shutdown
@@ -33,6 +36,8 @@ from app.api.openapi import BEARER, api_spec, responses
 from app.api.requests import current_user_id
 from app.api.schemas.requests import EventsQuery
 from app.api.schemas.responses import StreamTicket
+from app.api.stream_limits import stream_slots
+from app.api.stream_tickets import issue_ticket, redeem_ticket
 from app.errors import ApiError
 from app.extensions import db
 from app.models import Job, JobStatus
@@ -41,62 +46,11 @@ log = logging.getLogger(__name__)
 
 bp = Blueprint("events", __name__)
 
-TICKET_SALT = "job-events-ticket"  # a ticket signs nothing else with SECRET_KEY
 RECONNECT_MS = 3000  # the ``retry:`` EventSource waits before it reconnects
 SUMMARY_COLUMNS = (
     Job.id, Job.owner_id, Job.status, Job.progress_percent, Job.current_step, Job.completed_chunks,
     Job.total_chunks, Job.error_code, Job.error_message, Job.updated_at,
 )  # fmt: skip
-_slots_lock = threading.Lock()
-
-
-class StreamSlots:
-    """Count the streams this process serves; refuse one past the limit."""
-
-    def __init__(self) -> None:
-        self._lock = threading.Lock()
-        self.open = 0
-
-    def acquire(self, limit: int) -> bool:
-        with self._lock:
-            if self.open >= limit:
-                return False
-            self.open += 1
-            return True
-
-    def release(self) -> None:
-        with self._lock:
-            self.open -= 1
-
-
-def stream_slots() -> StreamSlots:
-    """The app's stream counter, created on first use."""
-    with _slots_lock:
-        return current_app.extensions.setdefault("job_event_streams", StreamSlots())
-
-
-def ticket_serializer() -> URLSafeTimedSerializer:
-    return URLSafeTimedSerializer(current_app.config["SECRET_KEY"], salt=TICKET_SALT)
-
-
-def issue_ticket(user_id: int, job_id: str) -> str:
-    """A signed, timestamped ticket that lets `user_id` open the stream of `job_id`."""
-    return ticket_serializer().dumps({"user": user_id, "job": job_id})
-
-
-def ticket_user(ticket: str, job_id: str) -> int:
-    """The user a ticket for this job was issued to; 401 if it is forged, expired or for another job."""
-    try:
-        claims = ticket_serializer().loads(ticket, max_age=current_app.config["SSE_TICKET_SECONDS"])
-    except SignatureExpired:
-        raise ApiError(
-            "ticket_expired", "The stream ticket has expired; get a new one from POST .../events/ticket.", 401
-        ) from None
-    except BadSignature:
-        claims = None
-    if not isinstance(claims, dict) or claims.get("job") != job_id or not isinstance(claims.get("user"), int):
-        raise ApiError("invalid_ticket", "The stream ticket is not valid for this job.", 401)
-    return claims["user"]
 
 
 def job_state(connection: sa.Connection | sa.orm.Session, job_id: str) -> sa.Row | None:
@@ -134,7 +88,7 @@ def sse(event: str, data: dict) -> str:
 @jwt_required()
 @api_spec.validate(resp=responses(401, 404, HTTP_200=StreamTicket), security=BEARER, tags=["events"])
 def ticket(job_id: str):
-    """A short-lived ticket to open the job's event stream without a bearer token in the URL."""
+    """A short-lived, single-use ticket to open the job's event stream without a bearer token in the URL."""
     user_id = current_user_id()
     owned_state(job_id, user_id)
     issued = issue_ticket(user_id, job_id)
@@ -148,7 +102,7 @@ def ticket(job_id: str):
 @bp.get("/jobs/<job_id>/events")
 @api_spec.validate(
     query=EventsQuery,
-    resp=responses(401, 404, 503, empty=(200,)),
+    resp=responses(401, 404, 429, 503, empty=(200,)),
     security=[BEARER, {}],  # or ?ticket=
     tags=["events"],
 )
@@ -156,38 +110,73 @@ def stream(job_id: str):
     """Server-Sent Events: `progress` on changes, `end` when the job ends, `reconnect` on time-out or shutdown."""
     ticket_arg = request.args.get("ticket")
     if ticket_arg is not None:
-        user_id = ticket_user(ticket_arg, job_id)
+        user_id = redeem_ticket(ticket_arg, job_id)
     else:
         verify_jwt_in_request()
         user_id = current_user_id()
     owned_state(job_id, user_id)
     config = current_app.config
     slots = stream_slots()
-    if not slots.acquire(config["SSE_MAX_STREAMS"]):
-        message = "This server streams all it can; poll GET /jobs/<id> instead, or try again later."
-        response, status = error_response("too_many_streams", message, 503)
-        return response, status, {"Retry-After": "5"}
+    refused, lease = slots.acquire(
+        user_id, config["SSE_MAX_STREAMS"], config["SSE_MAX_STREAMS_PER_USER"], config["SSE_MAX_SECONDS"]
+    )
+    if refused is not None:
+        return refuse_stream(refused, config["SSE_MAX_STREAMS_PER_USER"])
     events = job_events(
         db.engine,
         job_id,
         config["SSE_POLL_SECONDS"],
         config["SSE_HEARTBEAT_SECONDS"],
         config["SSE_MAX_SECONDS"],
+        client_left=partial(has_hung_up, request.environ.get("gunicorn.socket")),
     )
     response = Response(events, mimetype="text/event-stream")
     response.headers["Cache-Control"] = "no-cache"
     response.headers["X-Accel-Buffering"] = "no"  # proxies must pass each event on at once
-    response.call_on_close(slots.release)
+    response.call_on_close(lambda: slots.release(user_id, lease))
     return response
 
 
+def refuse_stream(limit: str, per_user: int) -> tuple[Response, int, dict[str, str]]:
+    """429 when the user has their share of streams open, 503 when the process has all it serves."""
+    if limit == "user":
+        message = f"You have {per_user} event streams open here; close one, or poll GET /jobs/<id> instead."
+        response, status = error_response("too_many_streams", message, 429)
+    else:
+        message = "This server streams all it can; poll GET /jobs/<id> instead, or try again later."
+        response, status = error_response("too_many_streams", message, 503)
+    return response, status, {"Retry-After": "5"}
+
+
+def has_hung_up(client: socket.socket | None) -> bool:
+    """Whether the client has closed its side of the connection (False when unknown)."""
+    if client is None:
+        return False
+    timeout = client.gettimeout()
+    client.settimeout(0)  # a look, not a wait (gevent's socket would wait for data despite MSG_DONTWAIT)
+    try:
+        return client.recv(1, socket.MSG_PEEK) == b""
+    except BlockingIOError:
+        return False  # connected, nothing sent: as a stream's client should be
+    except OSError:
+        return True
+    finally:
+        client.settimeout(timeout)
+
+
 def job_events(
-    engine: sa.Engine, job_id: str, poll_seconds: float, heartbeat_seconds: float, max_seconds: float
+    engine: sa.Engine,
+    job_id: str,
+    poll_seconds: float,
+    heartbeat_seconds: float,
+    max_seconds: float,
+    client_left: Callable[[], bool] = lambda: False,
 ) -> Iterator[str]:
     """Yield ``progress`` on every change, ``end`` when the job ends, ``reconnect`` at time limit or shutdown.
 
     Runs after the request context is gone, so it reads through the engine, one short
-    connection per look.
+    connection per look. It ends quietly once its client has hung up (``client_left``),
+    so the stream's slot is free again within a look, not at the next write.
     """
     started = last_sent = time.monotonic()
     yield f"retry: {RECONNECT_MS}\n\n"
@@ -218,4 +207,6 @@ def job_events(
             last_sent = now
         if shutdown.stopping.wait(min(poll_seconds, max(0.0, max_seconds - (now - started)))):
             yield sse("reconnect", {"reason": "The server is shutting down; connect again to go on."})
+            return
+        if client_left():
             return

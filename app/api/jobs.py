@@ -8,6 +8,7 @@ from flask_jwt_extended import jwt_required, verify_jwt_in_request
 from app.analysis import resolve_analyses
 from app.api.openapi import BEARER, api_spec, responses
 from app.api.polling import answer_from_version, poll_response
+from app.api.request_bodies import takes_uploads
 from app.api.requests import current_user_id
 from app.api.schemas.requests import JobDetailQuery, JobListQuery, UploadForm, UploadHeaders, UploadQuery
 from app.api.schemas.responses import JobDetail, JobList, JobSummary, UploadedJob
@@ -66,6 +67,7 @@ def job_location(job: Job) -> dict[str, str]:
 
 @bp.post("/jobs")
 @bp.post("/process-pdf-async")
+@takes_uploads
 @limiter.limit(lambda: current_app.config["UPLOAD_RATE_LIMIT"], key_func=user_rate_key)
 # However many accounts one client signs up, its uploads share one budget.
 @limiter.limit(limit("UPLOAD_ADDRESS_RATE_LIMIT"), key_func=client_address)

@@ -23,7 +23,7 @@ from app.errors import ValidationFailed
 
 BEARER = {"bearerAuth": []}
 ERROR_DESCRIPTIONS = {
-    400: "The request could not be read (e.g. a malformed multipart body).",
+    400: "The request could not be read: a malformed multipart body, or JSON that is not (`invalid_json`).",
     401: (
         "Wrong credentials, or no, an invalid, an expired or a revoked token (`invalid_credentials`,"
         " `unauthorized`, `invalid_token`, `token_expired`, `token_revoked`)."
@@ -31,12 +31,13 @@ ERROR_DESCRIPTIONS = {
     403: "Your PDFs and results fill your storage quota (`storage_quota_exceeded`); delete jobs first.",
     404: "No such job of yours (`job_not_found`).",
     409: "The job's state does not allow this (see the error code).",
-    413: "The upload is over the size limit (`too_large`).",
+    413: "The upload, or a JSON body over MAX_JSON_BODY_KB, is over its size limit (`too_large`).",
     415: "The bytes are not a PDF (`unsupported_type`).",
     422: "The request does not match its schema (`validation_error`) or is refused as it stands.",
     429: (
-        "Too many requests of this kind (`rate_limited`): wait Retry-After seconds; or too many of"
-        " your jobs are waiting or processing (`too_many_active_jobs`): wait for one to end."
+        "Too many requests of this kind (`rate_limited`; `too_many_streams` of yours open): wait"
+        " Retry-After seconds; or too many of your jobs are waiting or processing"
+        " (`too_many_active_jobs`): wait for one to end."
     ),
     503: "The database or the broker is down.",
 }
@@ -159,6 +160,9 @@ def _finish_operation(method: str, path: str, operation: dict) -> None:
     validated = operation.get("requestBody") or any(p["in"] != "path" for p in operation["parameters"])
     if not validated:
         operation["responses"].pop("422", None)
+    if "application/json" in operation.get("requestBody", {}).get("content", {}):
+        for status in (400, 413):  # app/api/request_bodies.py answers these before the view runs
+            operation["responses"].setdefault(str(status), _error_response(status))
     for (m, p, status), names in RESPONSE_HEADERS.items():
         if (m, p) == (method, path) and status in operation["responses"]:
             operation["responses"][status]["headers"] = {
@@ -168,6 +172,11 @@ def _finish_operation(method: str, path: str, operation: dict) -> None:
         operation["responses"]["200"]["content"] = EXPORT_CONTENT
     if path.endswith("/events") and "200" in operation["responses"]:
         operation["responses"]["200"]["content"] = {"text/event-stream": {"schema": SSE_EVENT}}
+
+
+def _error_response(status: int) -> dict[str, Any]:
+    schema = {"$ref": "#/components/schemas/ErrorBody"}
+    return {"description": ERROR_DESCRIPTIONS[status], "content": {"application/json": {"schema": schema}}}
 
 
 def _without_null_defaults(node: Any) -> Any:

@@ -14,6 +14,7 @@ from itertools import chain
 import numpy as np
 
 from app.analysis.embeddings import embed
+from app.concurrency import run_in_thread
 from app.jobs.results import embedding_batches, sentences_at
 
 SEARCH_BATCH_ROWS = 1024  # 1.5 MB of 384-dimension vectors; a search peaks at about 8 MB
@@ -55,7 +56,8 @@ def search_sentences(job_id: str, query: str, k: int) -> list[dict]:
         first = next(batches, None)
         if first is None:
             raise NoEmbeddings(f"Job {job_id} has no sentence embeddings.")
-        query_vector = embed([query])[0]
+        # Loading the model (a first search) and embedding are CPU work: in a thread, not the event loop.
+        query_vector = run_in_thread(embed, [query])[0]
         for places, vectors in chain([first], batches):
             top.add(places, vectors @ query_vector)
     best = top.best()

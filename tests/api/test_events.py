@@ -192,16 +192,71 @@ def test_someone_elses_job_has_no_stream_and_no_ticket(idle_client):
 def test_streams_past_the_limit_are_refused_until_one_closes(fast_streams, monkeypatch):
     monkeypatch.setitem(fast_streams.application.config, "SSE_MAX_STREAMS", 1)
     headers, job_id = queued_job(fast_streams)
-    url = f"/api/v1/jobs/{job_id}/events"
-    first = fast_streams.get(url, headers=headers, buffered=False)
+    other_headers, other_job = queued_job(fast_streams)
+    first = fast_streams.get(f"/api/v1/jobs/{job_id}/events", headers=headers, buffered=False)
     assert first.status_code == 200
 
-    refused = fast_streams.get(url, headers=headers)
+    refused = fast_streams.get(f"/api/v1/jobs/{other_job}/events", headers=other_headers)
     assert refused.status_code == 503
     assert refused.json["error"]["code"] == "too_many_streams"
     assert refused.headers["Retry-After"] == "5"
 
     first.close()
+    again = fast_streams.get(f"/api/v1/jobs/{other_job}/events", headers=other_headers, buffered=False)
+    assert again.status_code == 200
+    again.close()
+
+
+def test_one_users_streams_past_their_share_are_refused_not_everyone_elses(fast_streams, monkeypatch):
+    monkeypatch.setitem(fast_streams.application.config, "SSE_MAX_STREAMS_PER_USER", 2)
+    headers, job_id = queued_job(fast_streams)
+    url = f"/api/v1/jobs/{job_id}/events"
+    held = [fast_streams.get(url, headers=headers, buffered=False) for _ in range(2)]
+    assert [response.status_code for response in held] == [200, 200]
+
+    refused = fast_streams.get(url, headers=headers)
+    assert refused.status_code == 429
+    assert refused.json["error"]["code"] == "too_many_streams"
+    assert refused.headers["Retry-After"] == "5"
+    other_headers, other_job = queued_job(fast_streams)
+    other = fast_streams.get(f"/api/v1/jobs/{other_job}/events", headers=other_headers, buffered=False)
+    assert other.status_code == 200
+
+    for response in (*held, other):
+        response.close()
     again = fast_streams.get(url, headers=headers, buffered=False)
     assert again.status_code == 200
     again.close()
+
+
+def test_a_ticket_opens_one_stream_only(fast_streams):
+    headers, job_id = queued_job(fast_streams)
+    issued = ticket_for(fast_streams, headers, job_id)
+    first = fast_streams.get(issued["url"], buffered=False)
+    assert first.status_code == 200
+    first.close()
+
+    replayed = fast_streams.get(issued["url"])
+    assert replayed.status_code == 401
+    assert replayed.json["error"]["code"] == "ticket_used"
+    fresh = fast_streams.get(ticket_for(fast_streams, headers, job_id)["url"], buffered=False)
+    assert fresh.status_code == 200
+    fresh.close()
+
+
+def test_while_redis_is_down_streams_count_shares_per_process_and_tickets_wait(
+    broker_down_client, monkeypatch
+):
+    for name, value in FAST.items():
+        monkeypatch.setitem(broker_down_client.application.config, name, value)
+    monkeypatch.setitem(broker_down_client.application.config, "SSE_MAX_STREAMS_PER_USER", 1)
+    headers, job_id = queued_job(broker_down_client)  # kept pending for the sweeper
+    url = f"/api/v1/jobs/{job_id}/events"
+    first = broker_down_client.get(url, headers=headers, buffered=False)
+    assert first.status_code == 200
+    assert broker_down_client.get(url, headers=headers).status_code == 429
+    first.close()
+
+    replayable = broker_down_client.get(ticket_for(broker_down_client, headers, job_id)["url"])
+    assert replayable.status_code == 503
+    assert replayable.json["error"]["code"] == "unavailable"

@@ -86,7 +86,7 @@ def test_gunicorn_binds_ipv4_and_ipv6_on_port(monkeypatch):
     monkeypatch.setenv("PORT", "4321")
     settings = gunicorn_settings()
     assert settings["bind"] == ["[::]:4321"]
-    assert settings["worker_class"] == "gthread"
+    assert settings["worker_class"] == "web_server.QuickStopGeventWorker"
     assert (settings["accesslog"], settings["errorlog"]) == ("-", "-")
 
 

@@ -27,6 +27,13 @@ def accounts_stack(request: pytest.FixtureRequest) -> Iterator[Stack]:
         yield running
 
 
+@pytest.fixture(scope="module")
+def server_stack(request: pytest.FixtureRequest) -> Iterator[Stack]:
+    """The API as Dockerfile.web's CMD starts it (server attacks: bodies, slow clients, streams)."""
+    with stack_for_module(request.module.__name__) as running:
+        yield running
+
+
 @pytest.fixture(scope="package")
 def pdf_stack() -> Iterator[Stack]:
     """One platform for the hostile-PDF modules (test_pdf_*.py); each starts and stops its own workers."""
