@@ -8,8 +8,8 @@ import time
 from app import create_app
 from app.extensions import db
 from app.models import Chunk
-from bench.textpdf import make_text_pdf
 from config import TestConfig
+from tests.hostile.pdfs import slow_text_pages
 from tests.support import Worker, auth_headers, upload, wait_for_job
 
 
@@ -30,7 +30,7 @@ def wait_for_running_chunk(app, job_id: str, timeout: float = 30) -> None:
 def test_sigterm_gives_the_running_chunk_back_and_another_worker_finishes_it(app, monkeypatch):
     settings = {
         "CELERY_QUEUE": os.environ["CELERY_QUEUE"] + "-shutdown",
-        "CHUNK_PAGES": "3000",  # one chunk of several seconds
+        "CHUNK_PAGES": "3000",  # one chunk: 20 pages that each hold pdfium about half a second
         "WORKER_SOFT_SHUTDOWN_SECONDS": "1",
     }
     for name, value in settings.items():
@@ -40,7 +40,7 @@ def test_sigterm_gives_the_running_chunk_back_and_another_worker_finishes_it(app
     headers = auth_headers(client)
 
     with Worker.started(concurrency=1, env=settings) as first:
-        job_id = upload(client, headers, make_text_pdf(3000)).json["job_id"]
+        job_id = upload(client, headers, slow_text_pages(12)).json["job_id"]
         wait_for_running_chunk(app, job_id)
         stopping = time.monotonic()
         first.stop(timeout=15)
