@@ -11,11 +11,9 @@ token, as a deploy with a typo would.
 
 from __future__ import annotations
 
-import json
 import os
 import secrets
 import signal
-import socket
 import statistics
 import subprocess
 import time
@@ -27,7 +25,8 @@ from pathlib import Path
 import jwt
 import requests
 
-from bench.hostile_target import Target
+from bench.hostile_target import Target, dockerfile_instruction
+from bench.services import free_port
 from bench.textpdf import render_text_pdf
 
 DEV_SECRET = "dev-only-secret-not-for-production-use"  # config.DEV_SECRET, public in the repository
@@ -263,7 +262,7 @@ class second_api:  # noqa: N801 - used as a context manager, like open()
 
     def __enter__(self) -> tuple[str | None, Path]:
         port = free_port()
-        command = dockerfile_cmd(self.source)
+        command = dockerfile_instruction(self.source, "Dockerfile.web", "CMD")
         with self.log.open("w") as log:
             self.process = subprocess.Popen(
                 command, cwd=self.source, env=self.env | {"PORT": str(port)}, stdout=log, stderr=subprocess.STDOUT,
@@ -288,17 +287,6 @@ class second_api:  # noqa: N801 - used as a context manager, like open()
                 with suppress(ProcessLookupError):
                     os.killpg(self.process.pid, signal.SIGKILL)
                 self.process.wait(5)
-
-
-def dockerfile_cmd(source: Path) -> list[str]:
-    lines = (source / "Dockerfile.web").read_text().splitlines()
-    return json.loads([line.split(None, 1)[1] for line in lines if line.startswith("CMD ")][-1])
-
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
 
 
 ATTACKS = [

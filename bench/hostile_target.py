@@ -14,7 +14,6 @@ import os
 import secrets
 import shlex
 import signal
-import socket
 import subprocess
 import sys
 import time
@@ -28,16 +27,12 @@ import redis
 import requests
 
 from bench.procstats import peak_rss_mb as vm_hwm_mb
+from bench.services import free_port
+from tests.chaos.processes import descendants
+from tests.support import admin_execute, database_url
 
-ADMIN_DATABASE_URL = os.environ.get("TEST_DATABASE_URL", "postgresql://postgres@127.0.0.1:5432/test")
 PASSWORD = "correct-horse-battery"
 VENV_BIN = Path(sys.executable).parent
-
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
 
 
 def dockerfile_instruction(source: Path, dockerfile: str, instruction: str) -> list[str]:
@@ -57,28 +52,6 @@ def dockerfile_env(source: Path, dockerfile: str) -> dict[str, str]:
                 name, _, value = item.partition("=")
                 env[name] = value
     return env
-
-
-def descendants(pid: int) -> list[int]:
-    found, pending = [], [pid]
-    while pending:
-        parent = pending.pop()
-        for listing in Path(f"/proc/{parent}/task").glob("*/children"):
-            with suppress(OSError):
-                children = [int(child) for child in listing.read_text().split()]
-                found += children
-                pending += children
-    return found
-
-
-def admin_execute(statement: str, url: str = ADMIN_DATABASE_URL) -> None:
-    connection = psycopg2.connect(url, connect_timeout=5)
-    connection.autocommit = True
-    try:
-        with connection.cursor() as cursor:
-            cursor.execute(statement)
-    finally:
-        connection.close()
 
 
 def wait_until(condition, timeout: float, what: str) -> None:
@@ -180,7 +153,9 @@ class Target:
                 Path(f"/proc/{pid}/clear_refs").write_text("5")
 
 
-def deployment_env(source: Path, dockerfile: str, workdir: Path, database_url: str, redis_url: str) -> dict:
+def deployment_env(
+    source: Path, dockerfile: str, workdir: Path, platform_database: str, redis_url: str
+) -> dict:
     """What a process of the image gets: its Dockerfile's ENV and the deployment's variables."""
     inherited = {name: os.environ[name] for name in ("HOME", "LANG", "TMPDIR") if name in os.environ}
     return (
@@ -189,7 +164,7 @@ def deployment_env(source: Path, dockerfile: str, workdir: Path, database_url: s
         | {
             "PATH": f"{VENV_BIN}{os.pathsep}{os.environ.get('PATH', '')}",
             "INSTANCE_DIR": str(workdir),
-            "DATABASE_URL": database_url,
+            "DATABASE_URL": platform_database,
             "REDIS_URL": redis_url,
             "SECRET_KEY": secrets.token_urlsafe(48),
             "JWT_SECRET_KEY": secrets.token_urlsafe(48),
@@ -234,13 +209,13 @@ def started_target(source: Path, workdir: Path) -> Iterator[Target]:
         start_new_session=True,
     )
     database = f"docjobs_bench_hostile_{secrets.token_hex(3)}"
-    database_url = ADMIN_DATABASE_URL.rsplit("/", 1)[0] + "/" + database
+    platform_database = database_url(database)
     admin_execute(f'CREATE DATABASE "{database}"')
     processes: list[subprocess.Popen] = [redis_server]
     try:
         wait_until(lambda: _redis_answers(redis_port), 10, "redis answers")
         redis_url = f"redis://127.0.0.1:{redis_port}/0"
-        web_env = deployment_env(source, "Dockerfile.web", workdir, database_url, redis_url)
+        web_env = deployment_env(source, "Dockerfile.web", workdir, platform_database, redis_url)
         subprocess.run(
             [sys.executable, "-m", "flask", "--app", "app", "db", "upgrade"],
             cwd=source, env=web_env, check=True, capture_output=True, timeout=120,
@@ -255,7 +230,9 @@ def started_target(source: Path, workdir: Path) -> Iterator[Target]:
             start_new_session=True,
         )
         processes.append(web)
-        worker_env = deployment_env(source, "Dockerfile.railway-worker", workdir, database_url, redis_url)
+        worker_env = deployment_env(
+            source, "Dockerfile.railway-worker", workdir, platform_database, redis_url
+        )
         worker_env |= {k: web_env[k] for k in ("SECRET_KEY", "JWT_SECRET_KEY", "METRICS_TOKEN")}
         worker_log = workdir / "worker.log"
         worker = subprocess.Popen(
