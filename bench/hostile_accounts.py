@@ -18,14 +18,13 @@ import statistics
 import subprocess
 import time
 import uuid
-from collections import Counter
 from contextlib import suppress
 from pathlib import Path
 
 import jwt
 import requests
 
-from bench.hostile_target import Target, dockerfile_instruction
+from bench.hostile_target import Target, dockerfile_instruction, tally
 from bench.services import free_port
 from bench.textpdf import render_text_pdf
 
@@ -53,11 +52,6 @@ def post(
 
 def login(target: Target, email: str, password: str, address: str) -> requests.Response:
     return post(target, "/api/v1/auth/login", {"email": email, "password": password}, address)
-
-
-def tally(statuses: list[int]) -> str:
-    """``[401, 401, 429]`` as ``2 x 401, 1 x 429``, in the order they first came."""
-    return ", ".join(f"{count} x {status}" for status, count in Counter(statuses).items())
 
 
 def error_code(response: requests.Response) -> str | None:

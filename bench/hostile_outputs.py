@@ -19,8 +19,9 @@ import numpy as np
 import psycopg2
 import requests
 
-from bench.hostile_target import Target, admin_execute
+from bench.hostile_target import Target, tally
 from bench.textpdf import make_pages_pdf
+from tests.support import admin_execute
 
 FORMULAS = ["=cmd|' /C calc'!A0", "+SUM(1,2)", "-2+3", "@SUM(1,2)", '=HYPERLINK("http://x","y")']
 FORMULA_TRIGGERS = ("=", "+", "-", "@", "\t", "\r")
@@ -122,7 +123,7 @@ def attack_metrics_random_methods(target: Target) -> dict[str, object]:
     before = metrics_bytes(target)
     address = urlsplit(target.api_url)
     connection = http.client.HTTPConnection(address.hostname, address.port, timeout=30)
-    statuses: dict[int, int] = {}
+    statuses: list[int] = []
     try:
         for _ in range(RANDOM_METHODS):
             connection.request(
@@ -130,11 +131,11 @@ def attack_metrics_random_methods(target: Target) -> dict[str, object]:
             )
             response = connection.getresponse()
             response.read()
-            statuses[response.status] = statuses.get(response.status, 0) + 1
+            statuses.append(response.status)
     finally:
         connection.close()
     return {
-        "statuses": ", ".join(f"{count} x {status}" for status, count in sorted(statuses.items())),
+        "statuses": tally(statuses),
         "metrics_kb_before": round(before / 1024, 1),
         "metrics_kb_after": round(metrics_bytes(target) / 1024, 1),
     }
@@ -193,13 +194,10 @@ def attack_search_flood(target: Target) -> dict[str, object]:
     token, job_id = completed_job(
         target, make_pages_pdf(["The contract sets the payment terms."]), "embeddings"
     )
-    statuses: dict[int, int] = {}
     started = time.monotonic()
-    for number in range(SEARCH_FLOOD):
-        status = search(target, token, job_id, f"query {number}").status_code
-        statuses[status] = statuses.get(status, 0) + 1
+    statuses = [search(target, token, job_id, f"query {n}").status_code for n in range(SEARCH_FLOOD)]
     return {
-        "statuses": ", ".join(f"{count} x {status}" for status, count in sorted(statuses.items())),
+        "statuses": tally(statuses),
         "seconds": round(time.monotonic() - started, 1),
     }
 

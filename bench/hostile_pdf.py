@@ -12,11 +12,10 @@ from __future__ import annotations
 
 import threading
 import time
-from collections import Counter
 
 import requests
 
-from bench.hostile_target import Target
+from bench.hostile_target import Target, tally
 from tests.hostile import pdfs
 
 RETRIES = 12
@@ -115,21 +114,21 @@ def attack_retries_of_a_failed_job(target: Target) -> dict[str, object]:
         return {"upload_status": accepted.status_code}
     job_id = accepted.json()["job_id"]
     first = target.wait_job(token, job_id, timeout=300)
-    statuses: Counter[int] = Counter()
+    statuses: list[int] = []
     runs = 0
     started = time.monotonic()
     for _ in range(RETRIES):
         reply = requests.post(
             f"{target.api_url}/api/v1/jobs/{job_id}/retry", headers=bearer(token), timeout=60
         )
-        statuses[reply.status_code] += 1
+        statuses.append(reply.status_code)
         if reply.status_code == 202:
             runs += 1
             target.wait_job(token, job_id, timeout=300)
     return {
         "pdf_mb": RETRIED_PDF_BYTES // (1024 * 1024),
         "first_run": f"{first.get('status')} {(first.get('error') or {}).get('code')}",
-        "statuses": ", ".join(f"{count} x {status}" for status, count in sorted(statuses.items())),
+        "statuses": tally(statuses),
         "runs_again": runs,
         "seconds": round(time.monotonic() - started, 1),
     }

@@ -17,6 +17,7 @@ import signal
 import subprocess
 import sys
 import time
+from collections import Counter
 from collections.abc import Iterator
 from contextlib import contextmanager, suppress
 from dataclasses import dataclass, field
@@ -52,6 +53,11 @@ def dockerfile_env(source: Path, dockerfile: str) -> dict[str, str]:
                 name, _, value = item.partition("=")
                 env[name] = value
     return env
+
+
+def tally(statuses: list[int]) -> str:
+    """``[401, 401, 429]`` as ``2 x 401, 1 x 429``, in the order they first came."""
+    return ", ".join(f"{count} x {status}" for status, count in Counter(statuses).items())
 
 
 def wait_until(condition, timeout: float, what: str) -> None:
